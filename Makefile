@@ -1,0 +1,31 @@
+# One-command set-up: `make bench` runs the main job, `make test` the tests.
+# Both create a virtual environment in .venv on first use.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+# PyTorch first, pinned to the CPU wheel; pyproject.toml only states a range.
+TORCH ?= torch==2.13.0
+
+.PHONY: install test bench lint clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet "$(TORCH)"
+	$(PY) -m pip install --quiet -e ".[dev,bench]"
+	touch $@
+
+install: $(VENV)/.installed
+
+test: install
+	$(PY) -m pytest -n 2
+
+bench: install
+	$(VENV)/bin/skts bench
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .hypothesis

@@ -1,0 +1,22 @@
+"""skts: neural clustering of time series for scikit-learn.
+
+skts clusters collections of time series, of equal or different lengths and
+with one or several channels, with a PyTorch encoder trained without labels,
+behind scikit-learn's estimator API (through skorch).
+
+The data flow is: raw series → :class:`PaddingTransformer` →
+:class:`TimeSeriesScaler` → :class:`NeuralNetClusterer` → labels →
+:mod:`skts.metrics`.
+"""
+
+from ._validation import check_time_series
+from .preprocessing import PaddingTransformer, TimeSeriesScaler
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "PaddingTransformer",
+    "TimeSeriesScaler",
+    "__version__",
+    "check_time_series",
+]

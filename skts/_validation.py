@@ -1,0 +1,474 @@
+"""The one place that turns user input into skts's canonical time-series array.
+
+The canonical array is ``float32`` with shape ``(n_samples, n_timestamps,
+n_channels)``. Series shorter than ``n_timestamps`` are padded with NaN at
+their end; NaN anywhere else is missing data and is rejected. This module
+knows nothing of torch.
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any
+
+import numpy as np
+from scipy import sparse as sp
+from sklearn.utils.validation import _check_feature_names, validate_data
+
+__all__ = ["check_time_series", "series_lengths", "validate_time_series"]
+
+_IMPUTE_HINT = (
+    "Fill them first, for example by interpolation "
+    "(pandas.DataFrame.interpolate along time) or with an imputer from sklearn.impute."
+)
+_COLLECTION_FORMS = (
+    "a list of 1-D (n_timestamps,) or 2-D (n_timestamps, n_channels) arrays, "
+    "a 2-D array (n_samples, n_timestamps), a 3-D array "
+    "(n_samples, n_timestamps, n_channels) or a pandas DataFrame with one series per row"
+)
+
+
+def check_time_series(
+    X: Any,
+    *,
+    name: str = "X",
+    ensure_min_samples: int = 1,
+    dtype: type = np.float32,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Validate a collection of time series and return it in canonical form.
+
+    Parameters
+    ----------
+    X : list of array-like, array-like of shape (n_samples, n_timestamps) or \
+            (n_samples, n_timestamps, n_channels), or pandas DataFrame
+        The series. A list may hold series of different lengths, each of
+        shape ``(n_timestamps_i,)`` or ``(n_timestamps_i, n_channels)``. A
+        2-D array holds univariate series, one per row. A DataFrame holds one
+        series per row: either one value per column, or (nested) one
+        array-like per cell with the columns as channels. NaN at the end of a
+        series marks padding.
+    name : str, default="X"
+        The name used for the input in error messages.
+    ensure_min_samples : int, default=1
+        The smallest number of series accepted.
+    dtype : numpy dtype, default=np.float32
+        The dtype of the returned array.
+
+    Returns
+    -------
+    X_out : ndarray of shape (n_samples, n_timestamps, n_channels)
+        The series, NaN-padded to the longest one.
+    lengths : ndarray of shape (n_samples,)
+        The number of observed timestamps of each series.
+
+    Raises
+    ------
+    TypeError
+        For sparse, non-numeric or otherwise unsupported input types.
+    ValueError
+        For empty input, series of length 0, inconsistent channel counts,
+        infinite values, NaN between observed values, complex values, arrays
+        of more than 3 dimensions, or axes that look swapped.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skts._validation import check_time_series
+    >>> X, lengths = check_time_series([np.arange(3.0), np.arange(5.0)])
+    >>> X.shape, lengths.tolist()
+    ((2, 5, 1), [3, 5])
+    """
+    if X is None:
+        raise TypeError(f"Expected {name} to be {_COLLECTION_FORMS}; got None.")
+    if sp.issparse(X):
+        raise TypeError(
+            f"Sparse input is not supported: {name} is a {type(X).__name__}. Time series "
+            f"are dense; convert it with {name}.toarray()."
+        )
+    if isinstance(X, (str, bytes, dict, numbers.Number)):
+        raise TypeError(f"Expected {name} to be {_COLLECTION_FORMS}; got {type(X).__name__}.")
+    if _is_dataframe(X):
+        if _is_nested_frame(X):
+            X_out = _pad(_series_from_nested_frame(X, name), name, dtype)
+        else:
+            X_out = _array_path(_frame_values(X, name), name, dtype)
+    elif _is_sequence_collection(X):
+        X_out = _pad(_series_from_sequence(X, name), name, dtype)
+    else:
+        X_out = _array_path(X, name, dtype)
+    n_samples = X_out.shape[0]
+    if n_samples < ensure_min_samples:
+        raise ValueError(
+            f"n_samples={n_samples} should be >= {ensure_min_samples}: {name} holds "
+            f"{n_samples} series but at least {ensure_min_samples} are required."
+        )
+    return X_out, series_lengths(X_out, name=name)
+
+
+def series_lengths(X: np.ndarray, *, name: str = "X") -> np.ndarray:
+    """Return the number of observed timestamps of each series of a padded array.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_timestamps, n_channels)
+        A NaN-padded array.
+    name : str, default="X"
+        The name used for the input in error messages.
+
+    Returns
+    -------
+    lengths : ndarray of shape (n_samples,)
+        Series ``i`` is observed on ``X[i, :lengths[i]]`` and NaN after it.
+
+    Raises
+    ------
+    ValueError
+        When a series is entirely NaN, when only some channels are NaN at a
+        timestamp, or when NaN lies before an observed value (missing data).
+    """
+    n_samples, n_timestamps, _ = X.shape
+    nan = np.isnan(X)
+    if not nan.any():
+        return np.full(n_samples, n_timestamps, dtype=np.int64)
+    step_nan = nan.all(axis=2)
+    partial = nan.any(axis=2) & ~step_nan
+    if partial.any():
+        i, t = np.argwhere(partial)[0]
+        raise ValueError(
+            f"{name} has missing values: sample {i} is NaN in some channels but not in "
+            f"others at timestamp {t}. NaN may only pad whole timestamps. {_IMPUTE_HINT}"
+        )
+    observed = ~step_nan
+    lengths = observed.sum(axis=1)
+    empty = np.flatnonzero(lengths == 0)
+    if empty.size:
+        raise ValueError(
+            f"Sample {empty[0]} of {name} has length 0: all its values are NaN. "
+            "Every series needs at least one observed timestamp; drop empty series first."
+        )
+    # Trailing padding means the last observed timestamp is lengths - 1.
+    last = n_timestamps - 1 - observed[:, ::-1].argmax(axis=1)
+    gaps = np.flatnonzero(last != lengths - 1)
+    if gaps.size:
+        i = gaps[0]
+        t = np.flatnonzero(step_nan[i])[0]
+        raise ValueError(
+            f"{name} has missing values: sample {i} is NaN at timestamp {t}, before "
+            "observed values. skts reads NaN only as padding at the end of a series. "
+            f"{_IMPUTE_HINT}"
+        )
+    return lengths.astype(np.int64)
+
+
+def validate_time_series(
+    estimator: Any,
+    X: Any,
+    *,
+    reset: bool,
+    fixed_length: bool,
+    ensure_min_samples: int = 1,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Validate ``X`` for an estimator and record or check what it saw in fit.
+
+    With ``reset=True`` this sets ``n_features_in_`` (the number of
+    timestamps of the padded array), ``feature_names_in_`` (for a DataFrame
+    with one value per column) and ``n_channels_``. With ``reset=False`` it
+    checks the channels and the feature names against them, and the number
+    of timestamps too when ``fixed_length`` is true.
+
+    Parameters
+    ----------
+    estimator : estimator instance
+        The estimator that receives ``X``.
+    X : object
+        Any input accepted by :func:`check_time_series`.
+    reset : bool
+        Whether this call fits (records) or predicts (checks).
+    fixed_length : bool
+        Whether the estimator needs the same number of timestamps as in fit.
+    ensure_min_samples : int, default=1
+        The smallest number of series accepted.
+
+    Returns
+    -------
+    X_out : ndarray of shape (n_samples, n_timestamps, n_channels)
+        The canonical array.
+    lengths : ndarray of shape (n_samples,)
+        The number of observed timestamps of each series.
+    """
+    X_out, lengths = check_time_series(X, ensure_min_samples=ensure_min_samples)
+    # A DataFrame with one value per column carries feature names; otherwise
+    # the canonical array stands for the input.
+    reference = X if _is_dataframe(X) and not _is_nested_frame(X) else X_out
+    name = type(estimator).__name__
+    if reset or fixed_length:
+        try:
+            validate_data(estimator, reference, reset=reset, skip_check_array=True)
+        except ValueError as exc:
+            if "features as input" not in str(exc):
+                raise
+            raise ValueError(
+                f"{exc} Here a feature is a timestamp: {name} needs series padded or "
+                f"truncated to {estimator.n_features_in_} timestamps, as in fit. Put "
+                f"PaddingTransformer() before {name} in a Pipeline to do this for series "
+                "of any length."
+            ) from None
+    else:
+        _check_feature_names(estimator, reference, reset=False)
+    n_channels = X_out.shape[2]
+    if reset:
+        estimator.n_channels_ = n_channels
+    elif n_channels != estimator.n_channels_:
+        raise ValueError(
+            f"Expected series with {estimator.n_channels_} channels (as seen in fit), got "
+            f"{n_channels}: {name} was fitted on {estimator.n_channels_}-channel series."
+        )
+    return X_out, lengths
+
+
+# --------------------------------------------------------------------------
+# Input forms
+# --------------------------------------------------------------------------
+
+
+def _is_dataframe(X: Any) -> bool:
+    return hasattr(X, "iloc") and hasattr(X, "columns")
+
+
+def _is_nested_frame(X: Any) -> bool:
+    """A DataFrame whose cells hold whole series (one column per channel)."""
+    if X.shape[0] == 0 or X.shape[1] == 0:
+        return False
+    first = X.iloc[0, 0]
+    return hasattr(first, "__len__") and not isinstance(first, (str, bytes))
+
+
+def _is_sequence_collection(X: Any) -> bool:
+    """Whether ``X`` is a Python or pandas sequence of separate series."""
+    if hasattr(X, "iloc"):  # pandas Series: one series per element
+        return True
+    if isinstance(X, np.ndarray):
+        return X.dtype == object and X.ndim == 1 and X.size > 0 and _is_arraylike(X[0])
+    # Every list is read series by series, so ragged and regular lists of
+    # lists take the same path.
+    return isinstance(X, (list, tuple))
+
+
+def _is_arraylike(x: Any) -> bool:
+    return hasattr(x, "__len__") and not isinstance(x, (str, bytes, dict))
+
+
+def _frame_values(X: Any, name: str) -> np.ndarray:
+    non_numeric = [c for c, kind in zip(X.columns, X.dtypes) if not _numeric_dtype(kind)]
+    if non_numeric:
+        raise TypeError(
+            f"Expected numeric values in every column of the DataFrame {name}; "
+            f"column {non_numeric[0]!r} has dtype {X.dtypes[non_numeric[0]]}."
+        )
+    return X.to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def _numeric_dtype(dtype: Any) -> bool:
+    kind = getattr(dtype, "kind", None)
+    return kind in ("b", "i", "u", "f")
+
+
+def _series_from_nested_frame(X: Any, name: str) -> list[np.ndarray]:
+    series = []
+    for i in range(X.shape[0]):
+        channels = [_to_numeric(np.asarray(cell), f"{name} row {i}") for cell in X.iloc[i]]
+        lengths = {c.shape[0] if c.ndim else -1 for c in channels}
+        if any(c.ndim != 1 for c in channels):
+            raise ValueError(
+                f"Expected each cell of the nested DataFrame {name} to hold one 1-D series; "
+                f"row {i} holds arrays of shapes {[c.shape for c in channels]}."
+            )
+        if len(lengths) > 1:
+            raise ValueError(
+                f"The channels of sample {i} of {name} have different lengths "
+                f"{sorted(lengths)}; the channels of one series must share its timestamps."
+            )
+        series.append(np.stack(channels, axis=1))
+    return _check_series_list(series, name)
+
+
+def _series_from_sequence(X: Any, name: str) -> list[np.ndarray]:
+    items = list(X.to_numpy() if hasattr(X, "to_numpy") else X)
+    if len(items) == 0:
+        raise ValueError(
+            f"Found 0 sample(s): {name} is an empty collection, while at least one "
+            "series is required."
+        )
+    if all(isinstance(x, numbers.Number) for x in items):
+        raise ValueError(
+            f"Expected {name} to be a collection of series, got a flat sequence of "
+            f"{len(items)} numbers. Wrap a single series in a list ([x]), or pass "
+            "np.reshape(x, (-1, 1)) for many series of length 1."
+        )
+    series = []
+    for i, item in enumerate(items):
+        if hasattr(item, "to_numpy"):
+            item = item.to_numpy()
+        if sp.issparse(item):
+            raise TypeError(
+                f"Sparse input is not supported: sample {i} of {name} is a "
+                f"{type(item).__name__}; convert it with .toarray()."
+            )
+        if isinstance(item, (str, bytes, dict)) or item is None:
+            raise TypeError(
+                f"Expected sample {i} of {name} to be an array of numbers, "
+                f"got {type(item).__name__}."
+            )
+        if isinstance(item, numbers.Number):
+            raise TypeError(
+                f"Expected sample {i} of {name} to be a series (an array), got the number "
+                f"{item!r}. Mixed lists of numbers and series are not collections."
+            )
+        try:
+            arr = np.asarray(item)
+        except ValueError as exc:
+            raise ValueError(f"Sample {i} of {name} could not be read as an array: {exc}") from None
+        arr = _to_numeric(arr, f"sample {i} of {name}")
+        if arr.ndim == 1:
+            arr = arr[:, None]
+        elif arr.ndim != 2:
+            raise ValueError(
+                f"Expected sample {i} of {name} to have shape (n_timestamps,) or "
+                f"(n_timestamps, n_channels), got an array of shape {arr.shape}."
+            )
+        series.append(arr)
+    return _check_series_list(series, name)
+
+
+def _check_series_list(series: list[np.ndarray], name: str) -> list[np.ndarray]:
+    shapes = np.array([s.shape for s in series])
+    if (
+        len(series) > 1
+        and np.unique(shapes[:, 0]).size == 1
+        and np.unique(shapes[:, 1]).size > 1
+        and shapes[0, 0] < shapes[:, 1].max()
+    ):
+        raise ValueError(
+            f"The axes of the series in {name} look swapped: every series has "
+            f"{shapes[0, 0]} rows while the number of columns varies "
+            f"({shapes[:, 1].min()} to {shapes[:, 1].max()}). Expected each series as "
+            "(n_timestamps, n_channels), channels last; transpose channels-first series "
+            "with x.T."
+        )
+    for i, s in enumerate(series):
+        if s.shape[0] == 0:
+            raise ValueError(
+                f"Sample {i} of {name} has length 0; every series needs at least one timestamp."
+            )
+    n_channels = series[0].shape[1]
+    for i, s in enumerate(series):
+        if s.shape[1] != n_channels:
+            raise ValueError(
+                f"Expected series with {n_channels} channels (as in sample 0), got "
+                f"{s.shape[1]} in sample {i} of {name}. All series must have the same "
+                "channels, on the last axis: (n_timestamps, n_channels)."
+            )
+    lengths = np.array([s.shape[0] for s in series])
+    if n_channels > lengths.max():
+        raise ValueError(
+            f"The axes of the series in {name} look swapped: got {n_channels} channels but "
+            f"at most {lengths.max()} timestamps. Expected each series as "
+            "(n_timestamps, n_channels), channels last; transpose channels-first series "
+            "with x.T."
+        )
+    return series
+
+
+def _to_numeric(arr: np.ndarray, what: str) -> np.ndarray:
+    kind = arr.dtype.kind
+    if kind == "c":
+        raise ValueError(f"Complex data not supported: {what} has dtype {arr.dtype}.")
+    if kind in ("U", "S"):
+        raise TypeError(
+            f"Expected numeric values in {what}, got strings (dtype {arr.dtype}). "
+            "Convert them to numbers first."
+        )
+    if kind in ("M", "m"):
+        raise TypeError(
+            f"Expected numeric values in {what}, got dates or durations (dtype {arr.dtype})."
+        )
+    if kind == "O":
+        try:
+            arr = arr.astype(np.float64)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(
+                f"Expected numeric values in {what}; converting its objects to float failed: {exc}"
+            ) from None
+    elif kind not in ("b", "i", "u", "f"):
+        raise TypeError(f"Expected numeric values in {what}, got dtype {arr.dtype}.")
+    return arr
+
+
+def _array_path(X: Any, name: str, dtype: type) -> np.ndarray:
+    try:
+        arr = np.asarray(X)
+    except ValueError as exc:  # ragged nested sequences
+        raise ValueError(f"{name} could not be read as an array: {exc}") from None
+    if arr.ndim == 1 and arr.dtype == object:
+        return _pad(_series_from_sequence(arr, name), name, dtype)
+    arr = _to_numeric(arr, name)
+    if arr.ndim < 2:
+        raise ValueError(
+            f"Expected {name} to be {_COLLECTION_FORMS}; got a {arr.ndim}-D array of shape "
+            f"{arr.shape}. Reshape your data: x.reshape(1, -1) for a single series, or "
+            "x.reshape(-1, 1) for many series of length 1."
+        )
+    if arr.ndim > 3:
+        raise ValueError(
+            f"Expected {name} to be a 2-D (n_samples, n_timestamps) or 3-D "
+            f"(n_samples, n_timestamps, n_channels) array; got a {arr.ndim}-D array of "
+            f"shape {arr.shape}."
+        )
+    if arr.shape[0] == 0:
+        raise ValueError(
+            f"Found array with 0 sample(s) (shape={arr.shape}) while a minimum of 1 is "
+            f"required: {name} holds no series."
+        )
+    if arr.shape[1] == 0:
+        raise ValueError(
+            f"Found array with 0 feature(s) (shape={arr.shape}) while a minimum of 1 is "
+            "required: every series needs at least one timestamp."
+        )
+    if arr.ndim == 3:
+        if arr.shape[2] == 0:
+            raise ValueError(
+                f"Found array with 0 channels (shape={arr.shape}) while a minimum of 1 is required."
+            )
+        if arr.shape[2] > arr.shape[1]:
+            raise ValueError(
+                f"The axes of {name} look swapped: got shape {arr.shape}, that is "
+                f"{arr.shape[1]} timestamps and {arr.shape[2]} channels. Expected "
+                "(n_samples, n_timestamps, n_channels), channels last; for channels-first "
+                f"data pass np.swapaxes({name}, 1, 2)."
+            )
+    else:
+        arr = arr[:, :, None]
+    with np.errstate(over="ignore"):  # overflow is reported as infinity below
+        out = arr.astype(dtype, copy=False)
+    _check_finite(out, name)
+    return out
+
+
+def _check_finite(arr: np.ndarray, name: str) -> None:
+    inf = np.isinf(arr)
+    if inf.any():
+        i, t, c = np.argwhere(inf)[0]
+        raise ValueError(
+            f"{name} contains infinity or a value too large for dtype('{arr.dtype}'): "
+            f"sample {i}, timestamp {t}, channel {c}. Replace or clip such values first."
+        )
+
+
+def _pad(series: list[np.ndarray], name: str, dtype: type) -> np.ndarray:
+    n_timestamps = max(s.shape[0] for s in series)
+    out = np.full((len(series), n_timestamps, series[0].shape[1]), np.nan, dtype=dtype)
+    with np.errstate(over="ignore"):  # overflow is reported as infinity below
+        for i, s in enumerate(series):
+            out[i, : s.shape[0]] = s
+    _check_finite(out, name)
+    return out

@@ -1,0 +1,265 @@
+"""Readers of the UEA/UCR archive formats and of the bundled datasets."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import os
+from collections.abc import Iterator
+from importlib import resources
+
+import numpy as np
+
+__all__ = ["BUNDLED_DATASETS", "load_dataset", "load_ts", "load_ucr_tsv"]
+
+BUNDLED_DATASETS = ("BasicMotions", "GunPoint", "ItalyPowerDemand", "JapaneseVowels")
+"""The names :func:`load_dataset` accepts."""
+
+_SPLITS = ("all", "train", "test")
+
+
+def _open_text(path: str | os.PathLike) -> io.TextIOBase:
+    path = os.fspath(path)
+    if path.endswith(".gz"):
+        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8")
+    return open(path, encoding="utf-8")
+
+
+def _as_series(channels: list[np.ndarray]) -> np.ndarray:
+    """One case: a 1-D array for one channel, ``(n_timestamps, n_channels)`` otherwise."""
+    if len(channels) == 1:
+        return channels[0]
+    return np.stack(channels, axis=1)
+
+
+def load_ts(path: str | os.PathLike) -> tuple[list[np.ndarray], np.ndarray]:
+    """Read a file in the ``.ts`` format of the UEA/UCR archive.
+
+    The format has header lines starting with ``@`` (``@problemName``,
+    ``@univariate``, ``@equalLength``, ``@classLabel true ...``, ``@data``),
+    comments starting with ``#``, then one case per line: channels separated
+    by ``:``, values within a channel by ``,``, and the class label last.
+    ``?`` marks a missing value, read as NaN. Univariate, multivariate and
+    variable-length files are supported; files with ``@timeStamps true``
+    are not. A ``.gz`` file is decompressed on the fly.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file.
+
+    Returns
+    -------
+    X : list of ndarray
+        One float32 array per case, of shape ``(n_timestamps_i,)`` for a
+        univariate file and ``(n_timestamps_i, n_channels)`` otherwise.
+    y : ndarray of shape (n_cases,)
+        The class labels as strings, or None when the file has none.
+
+    Raises
+    ------
+    ValueError
+        When the file is not in the ``.ts`` format, or a case is malformed.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> from skts.datasets import load_ts
+    >>> text = "@problemName toy\\n@classLabel true a b\\n@data\\n1,2,3:4,5,6:a\\n7,8:9,10:b\\n"
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     path = os.path.join(d, "toy.ts")
+    ...     with open(path, "w") as f:
+    ...         _ = f.write(text)
+    ...     X, y = load_ts(path)
+    >>> [x.shape for x in X], y.tolist()
+    ([(3, 2), (2, 2)], ['a', 'b'])
+    """
+    with _open_text(path) as f:
+        return _parse_ts(f, os.fspath(path))
+
+
+def _parse_ts(lines: Iterator[str], source: str) -> tuple[list[np.ndarray], np.ndarray]:
+    header: dict[str, str] = {}
+    in_data = False
+    X: list[np.ndarray] = []
+    labels: list[str] = []
+    n_channels = None
+    for number, raw in enumerate(lines, start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if not in_data:
+            if not line.startswith("@"):
+                raise ValueError(
+                    f"{source}, line {number}: expected a header line starting with '@' "
+                    f"before @data, got {line[:40]!r}. Is this a .ts file?"
+                )
+            key, _, value = line[1:].partition(" ")
+            key = key.lower()
+            if key == "data":
+                in_data = True
+                if header.get("timestamps", "false").lower() == "true":
+                    raise ValueError(f"{source}: files with '@timeStamps true' are not supported.")
+            else:
+                header[key] = value.strip()
+            continue
+        fields = line.split(":")
+        has_label = header.get("classlabel", "false").lower().startswith("true")
+        if has_label:
+            if len(fields) < 2:
+                raise ValueError(
+                    f"{source}, line {number}: expected channels and a class label separated "
+                    f"by ':', got {line[:40]!r}."
+                )
+            labels.append(fields[-1].strip())
+            fields = fields[:-1]
+        if n_channels is None:
+            n_channels = len(fields)
+        elif len(fields) != n_channels:
+            raise ValueError(
+                f"{source}, line {number}: expected {n_channels} channels (as in the first "
+                f"case), got {len(fields)}."
+            )
+        channels = []
+        for field in fields:
+            try:
+                values = [np.nan if v.strip() == "?" else float(v) for v in field.split(",")]
+            except ValueError:
+                raise ValueError(
+                    f"{source}, line {number}: expected comma-separated numbers or '?', got "
+                    f"{field[:40]!r}."
+                ) from None
+            channels.append(np.asarray(values, dtype=np.float32))
+        if len({c.shape[0] for c in channels}) > 1:
+            raise ValueError(
+                f"{source}, line {number}: the channels of this case have different lengths "
+                f"{sorted({c.shape[0] for c in channels})}."
+            )
+        X.append(_as_series(channels))
+    if not in_data:
+        raise ValueError(f"{source}: no '@data' line found. Is this a .ts file?")
+    if not X:
+        raise ValueError(f"{source}: the file holds no cases after '@data'.")
+    return X, (np.asarray(labels) if labels else None)
+
+
+def load_ucr_tsv(path: str | os.PathLike) -> tuple[list[np.ndarray], np.ndarray]:
+    """Read a file in the tab-separated format of the UCR archive (2018).
+
+    Each line holds one univariate series: the class label, then the values,
+    separated by tabs (or commas). Trailing ``NaN`` values pad
+    variable-length series and are removed.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file (``.tsv``, ``.txt``, optionally ``.gz``).
+
+    Returns
+    -------
+    X : list of ndarray
+        One float32 array of shape ``(n_timestamps_i,)`` per series.
+    y : ndarray of shape (n_series,)
+        The class labels as strings.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> from skts.datasets import load_ucr_tsv
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     path = os.path.join(d, "toy_TRAIN.tsv")
+    ...     with open(path, "w") as f:
+    ...         _ = f.write("1\\t0.5\\t0.7\\tNaN\\n2\\t1.0\\t2.0\\t3.0\\n")
+    ...     X, y = load_ucr_tsv(path)
+    >>> [x.tolist() for x in X], y.tolist()
+    ([[0.5, 0.699999988079071], [1.0, 2.0, 3.0]], ['1', '2'])
+    """
+    X, labels = [], []
+    source = os.fspath(path)
+    with _open_text(path) as f:
+        for number, raw in enumerate(f, start=1):
+            line = raw.strip()
+            if not line:
+                continue
+            fields = line.replace(",", "\t").split("\t") if "\t" in line else line.split(",")
+            fields = [v for v in fields if v.strip() != ""]
+            if len(fields) < 2:
+                raise ValueError(
+                    f"{source}, line {number}: expected a label and at least one value, "
+                    f"got {line[:40]!r}."
+                )
+            try:
+                values = np.asarray([float(v) for v in fields[1:]], dtype=np.float32)
+            except ValueError:
+                raise ValueError(
+                    f"{source}, line {number}: expected numbers after the label, got {line[:40]!r}."
+                ) from None
+            observed = np.flatnonzero(~np.isnan(values))
+            stop = observed[-1] + 1 if observed.size else 0
+            label = fields[0].strip()
+            try:  # the archive writes integer classes as floats, e.g. "1.0000000e+00"
+                as_float = float(label)
+                if as_float.is_integer():
+                    label = str(int(as_float))
+            except ValueError:
+                pass
+            labels.append(label)
+            X.append(values[:stop])
+    if not X:
+        raise ValueError(f"{source}: the file holds no series.")
+    return X, np.asarray(labels)
+
+
+def load_dataset(name: str, split: str = "all") -> tuple[list[np.ndarray], np.ndarray]:
+    """Load one of the datasets bundled with skts.
+
+    The datasets come from the UEA & UCR Time Series Classification
+    Repository (timeseriesclassification.com):
+
+    - ``"BasicMotions"``: 4 classes, 40 + 40 series of length 100, 6 channels;
+    - ``"GunPoint"``: 2 classes, 50 + 150 series of length 150;
+    - ``"ItalyPowerDemand"``: 2 classes, 67 + 1029 series of length 24;
+    - ``"JapaneseVowels"``: 9 classes, 270 + 370 series of length 7 to 29,
+      12 channels.
+
+    Parameters
+    ----------
+    name : str
+        One of :data:`BUNDLED_DATASETS`, in any letter case.
+    split : {"all", "train", "test"}, default="all"
+        The published split to load; ``"all"`` is the training split followed
+        by the test split, the protocol of clustering benchmarks.
+
+    Returns
+    -------
+    X : list of ndarray
+        One float32 array per series, of shape ``(n_timestamps_i,)`` or
+        ``(n_timestamps_i, n_channels)``.
+    y : ndarray of shape (n_series,)
+        The class labels as strings.
+
+    Examples
+    --------
+    >>> from skts.datasets import load_dataset
+    >>> X, y = load_dataset("JapaneseVowels")
+    >>> len(X), X[0].shape[1], min(len(x) for x in X), max(len(x) for x in X)
+    (640, 12, 7, 29)
+    """
+    matches = [d for d in BUNDLED_DATASETS if d.lower() == str(name).lower()]
+    if not matches:
+        raise ValueError(
+            f"Unknown dataset {name!r}; the bundled datasets are {', '.join(BUNDLED_DATASETS)}. "
+            "Read other files with load_ts or load_ucr_tsv."
+        )
+    if split not in _SPLITS:
+        raise ValueError(f"split should be one of {_SPLITS}, got {split!r}.")
+    parts = ("TRAIN", "TEST") if split == "all" else (split.upper(),)
+    X: list[np.ndarray] = []
+    y: list[np.ndarray] = []
+    for part in parts:
+        ref = resources.files("skts.datasets") / "data" / f"{matches[0]}_{part}.ts.gz"
+        with ref.open("rb") as raw, io.TextIOWrapper(gzip.open(raw), encoding="utf-8") as f:
+            Xp, yp = _parse_ts(f, f"{matches[0]}_{part}.ts")
+        X.extend(Xp)
+        y.append(yp)
+    return X, np.concatenate(y)

@@ -1,0 +1,316 @@
+"""scikit-learn transformers that prepare collections of time series.
+
+:class:`PaddingTransformer` turns a ragged collection into one NaN-padded
+array; :class:`TimeSeriesScaler` z-normalises each series on its observed
+timestamps. Both return ``float32`` arrays of shape
+``(n_samples, n_timestamps, n_channels)``.
+"""
+
+from __future__ import annotations
+
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+
+from ._validation import validate_time_series
+
+__all__ = ["PaddingTransformer", "TimeSeriesScaler"]
+
+
+class _TimeSeriesTransformer(TransformerMixin, BaseEstimator):
+    """Shared fit and tags of the per-series transformers.
+
+    Both transformers accept series of any length at transform time, so
+    ``fit`` only records what it saw (``n_features_in_``, ``n_channels_``).
+    """
+
+    def _validate(self, X, *, reset):
+        return validate_time_series(self, X, reset=reset, fixed_length=False)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # NaN is padding at the end of a series, not a missing value anywhere,
+        # so allow_nan stays False.
+        tags.input_tags.three_d_array = True
+        tags.transformer_tags.preserves_dtype = ["float32"]
+        return tags
+
+
+class PaddingTransformer(_TimeSeriesTransformer):
+    """Pad a collection of time series of different lengths into one array.
+
+    The padded array has shape ``(n_samples, max_length_, n_channels_)`` and
+    marks padding with ``fill_value`` (NaN by default), so that estimators
+    downstream, :class:`~skts.NeuralNetClusterer` among them, can mask it.
+    Series longer than ``max_length_`` are truncated.
+
+    Parameters
+    ----------
+    max_length : int, default=None
+        The length of the padded series. ``None`` uses the longest series
+        seen in ``fit``.
+    padding : {"post", "pre"}, default="post"
+        Whether padding goes after (``"post"``) or before (``"pre"``) each
+        series. skts's estimators read NaN only as padding at the end, so
+        keep ``"post"`` in front of them; ``"pre"`` serves models that want
+        the series aligned on their last timestamp.
+    truncating : {"post", "pre"}, default="post"
+        Whether a longer series loses its end (``"post"``) or its start
+        (``"pre"``).
+    fill_value : float, default=np.nan
+        The padding value. Only NaN lets estimators tell padding from data;
+        with another value, :meth:`inverse_transform` strips the padding
+        timestamps whose every channel equals ``fill_value``.
+    on_truncate : {"warn", "ignore", "raise"}, default="warn"
+        What to do when :meth:`transform` meets a series longer than
+        ``max_length_``: warn and truncate, truncate silently, or raise a
+        ``ValueError``.
+
+    Attributes
+    ----------
+    max_length_ : int
+        The length of the padded series.
+    n_channels_ : int
+        The number of channels seen in ``fit``.
+    n_features_in_ : int
+        The number of timestamps of the input array seen in ``fit``.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Column names, when ``fit`` saw a DataFrame with one value per column.
+
+    See Also
+    --------
+    TimeSeriesScaler : Per-series z-normalisation that ignores padding.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skts import PaddingTransformer
+    >>> X = [np.array([1.0, 2.0]), np.array([1.0, 2.0, 3.0, 4.0])]
+    >>> padder = PaddingTransformer()
+    >>> Xt = padder.fit_transform(X)
+    >>> Xt.shape
+    (2, 4, 1)
+    >>> Xt[0, :, 0]
+    array([ 1.,  2., nan, nan], dtype=float32)
+    >>> [x.tolist() for x in padder.inverse_transform(Xt)]
+    [[1.0, 2.0], [1.0, 2.0, 3.0, 4.0]]
+    """
+
+    _parameter_constraints: dict = {
+        "max_length": [Interval(Integral, 1, None, closed="left"), None],
+        "padding": [StrOptions({"post", "pre"})],
+        "truncating": [StrOptions({"post", "pre"})],
+        "fill_value": [Interval(Real, None, None, closed="neither"), "nan"],
+        "on_truncate": [StrOptions({"warn", "ignore", "raise"})],
+    }
+
+    def __init__(
+        self,
+        max_length=None,
+        *,
+        padding="post",
+        truncating="post",
+        fill_value=np.nan,
+        on_truncate="warn",
+    ):
+        self.max_length = max_length
+        self.padding = padding
+        self.truncating = truncating
+        self.fill_value = fill_value
+        self.on_truncate = on_truncate
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Learn the padded length and the number of channels.
+
+        Parameters
+        ----------
+        X : list of array-like, array-like or DataFrame
+            The series; see :func:`skts.check_time_series` for the forms.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : PaddingTransformer
+            The fitted transformer.
+        """
+        _, lengths = self._validate(X, reset=True)
+        longest = int(lengths.max())
+        self.max_length_ = longest if self.max_length is None else int(self.max_length)
+        return self
+
+    def transform(self, X):
+        """Pad or truncate every series to ``max_length_`` timestamps.
+
+        Parameters
+        ----------
+        X : list of array-like, array-like or DataFrame
+            The series, with ``n_channels_`` channels.
+
+        Returns
+        -------
+        Xt : ndarray of shape (n_samples, max_length_, n_channels_), dtype float32
+            The padded series.
+        """
+        check_is_fitted(self)
+        X, lengths = self._validate(X, reset=False)
+        length = self.max_length_
+        too_long = np.flatnonzero(lengths > length)
+        if too_long.size:
+            message = (
+                f"{too_long.size} series are longer than max_length_={length} (the longest "
+                f"has {lengths.max()} timestamps, sample {too_long[0]} is the first) and "
+                f"were truncated at the {'end' if self.truncating == 'post' else 'start'}."
+            )
+            if self.on_truncate == "raise":
+                raise ValueError(
+                    message.replace("and were truncated", "and would be truncated")
+                    + " Set max_length or on_truncate='warn' or 'ignore' to allow it."
+                )
+            if self.on_truncate == "warn":
+                warnings.warn(message, UserWarning, stacklevel=2)
+        kept = np.minimum(lengths, length)
+        # First source timestamp of each series once truncated.
+        source_start = lengths - kept if self.truncating == "pre" else np.zeros_like(kept)
+        # First output timestamp of each series once padded.
+        target_start = length - kept if self.padding == "pre" else np.zeros_like(kept)
+        steps = np.arange(length)
+        valid = (steps >= target_start[:, None]) & (steps < (target_start + kept)[:, None])
+        source = np.clip(source_start[:, None] + steps - target_start[:, None], 0, X.shape[1] - 1)
+        out = np.take_along_axis(X, source[:, :, None], axis=1)
+        out[~valid] = self.fill_value
+        return out
+
+    def inverse_transform(self, X):
+        """Remove the padding and return the series as a list.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_timestamps, n_channels)
+            Padded series, as returned by :meth:`transform`.
+
+        Returns
+        -------
+        series : list of ndarray
+            One array per series, of shape ``(n_timestamps_i,)`` for
+            univariate series and ``(n_timestamps_i, n_channels)`` otherwise.
+        """
+        check_is_fitted(self)
+        X = np.asarray(X, dtype=np.float32)
+        if X.ndim == 2:
+            X = X[:, :, None]
+        if X.ndim != 3:
+            raise ValueError(
+                "Expected padded series of shape (n_samples, n_timestamps, n_channels); "
+                f"got an array of shape {X.shape}."
+            )
+        if np.isnan(self.fill_value):
+            padded = np.isnan(X).all(axis=2)
+        else:
+            padded = (X == np.float32(self.fill_value)).all(axis=2)
+        n_timestamps = X.shape[1]
+        # The padding is the run of padded timestamps at the padded end.
+        if self.padding == "post":
+            run = np.where(padded.all(axis=1), n_timestamps, (~padded[:, ::-1]).argmax(axis=1))
+            start, stop = np.zeros_like(run), n_timestamps - run
+        else:
+            run = np.where(padded.all(axis=1), n_timestamps, (~padded).argmax(axis=1))
+            start, stop = run, np.full_like(run, n_timestamps)
+        squeeze = X.shape[2] == 1
+        return [x[a:b, 0] if squeeze else x[a:b] for x, a, b in zip(X, start, stop)]
+
+
+class TimeSeriesScaler(_TimeSeriesTransformer):
+    """Z-normalise each series on its own, ignoring padding.
+
+    Every channel of every series is shifted to mean 0 and scaled to standard
+    deviation 1 over its observed timestamps, the standard protocol of
+    time-series clustering benchmarks. Padding (NaN) stays NaN. A constant
+    channel has no scale: it maps to zeros (or stays unscaled when
+    ``with_mean=False``), never to NaN.
+
+    Parameters
+    ----------
+    with_mean : bool, default=True
+        Whether to subtract each series' mean.
+    with_std : bool, default=True
+        Whether to divide by each series' standard deviation.
+
+    Attributes
+    ----------
+    n_channels_ : int
+        The number of channels seen in ``fit``.
+    n_features_in_ : int
+        The number of timestamps of the input array seen in ``fit``.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Column names, when ``fit`` saw a DataFrame with one value per column.
+
+    See Also
+    --------
+    PaddingTransformer : Pads ragged collections into one array.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skts import TimeSeriesScaler
+    >>> X = [np.array([1.0, 2.0, 3.0]), np.array([5.0, 5.0])]
+    >>> TimeSeriesScaler().fit_transform(X)[:, :, 0]
+    array([[-1.2247449,  0.       ,  1.2247449],
+           [ 0.       ,  0.       ,        nan]], dtype=float32)
+    """
+
+    _parameter_constraints: dict = {
+        "with_mean": ["boolean"],
+        "with_std": ["boolean"],
+    }
+
+    def __init__(self, with_mean=True, *, with_std=True):
+        self.with_mean = with_mean
+        self.with_std = with_std
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Check ``X`` and record its number of channels.
+
+        Parameters
+        ----------
+        X : list of array-like, array-like or DataFrame
+            The series.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : TimeSeriesScaler
+            The fitted transformer.
+        """
+        self._validate(X, reset=True)
+        return self
+
+    def transform(self, X):
+        """Z-normalise every series.
+
+        Parameters
+        ----------
+        X : list of array-like, array-like or DataFrame
+            The series, of any length.
+
+        Returns
+        -------
+        Xt : ndarray of shape (n_samples, n_timestamps, n_channels), dtype float32
+            The scaled series, NaN-padded to the longest one.
+        """
+        check_is_fitted(self)
+        X, _ = self._validate(X, reset=False)
+        X64 = X.astype(np.float64)
+        if self.with_mean:
+            X64 -= np.nanmean(X64, axis=1, keepdims=True)
+        if self.with_std:
+            std = np.nanstd(X64, axis=1, keepdims=True)
+            X64 /= np.where(std > 1e-8, std, 1.0)
+        return X64.astype(np.float32)

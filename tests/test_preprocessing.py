@@ -1,0 +1,159 @@
+import pickle
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from sklearn.pipeline import make_pipeline
+
+from skts import PaddingTransformer, TimeSeriesScaler
+
+
+def test_padder_learns_longest_length_and_channels(ragged_multivariate):
+    padder = PaddingTransformer().fit(ragged_multivariate)
+    assert padder.max_length_ == 9
+    assert padder.n_channels_ == 3
+    Xt = padder.transform(ragged_multivariate)
+    assert Xt.shape == (4, 9, 3) and Xt.dtype == np.float32
+
+
+def test_padder_pads_post_and_pre():
+    X = [np.array([1.0, 2.0]), np.array([1.0, 2.0, 3.0])]
+    post = PaddingTransformer().fit_transform(X)[:, :, 0]
+    pre = PaddingTransformer(padding="pre").fit_transform(X)[:, :, 0]
+    np.testing.assert_array_equal(post[0], [1.0, 2.0, np.nan])
+    np.testing.assert_array_equal(pre[0], [np.nan, 1.0, 2.0])
+    np.testing.assert_array_equal(pre[1], [1.0, 2.0, 3.0])
+
+
+def test_padder_uses_fill_value():
+    X = [np.array([1.0, 2.0]), np.array([1.0, 2.0, 3.0])]
+    Xt = PaddingTransformer(fill_value=-5.0).fit_transform(X)
+    assert Xt[0, 2, 0] == -5.0
+    assert not np.isnan(Xt).any()
+
+
+@pytest.mark.parametrize("truncating, kept", [("post", [0.0, 1.0, 2.0]), ("pre", [3.0, 4.0, 5.0])])
+def test_padder_truncates_longer_series_with_a_warning(truncating, kept):
+    padder = PaddingTransformer(max_length=3, truncating=truncating).fit([np.arange(2.0)])
+    with pytest.warns(UserWarning, match="1 series are longer than max_length_=3"):
+        Xt = padder.transform([np.arange(6.0), np.arange(2.0)])
+    np.testing.assert_array_equal(Xt[0, :, 0], kept)
+    np.testing.assert_array_equal(Xt[1, :, 0], [0.0, 1.0, np.nan])
+
+
+def test_padder_truncation_can_raise_or_pass_silently(recwarn):
+    X = [np.arange(6.0)]
+    with pytest.raises(ValueError, match="would be truncated"):
+        PaddingTransformer(max_length=3, on_truncate="raise").fit(X).transform(X)
+    PaddingTransformer(max_length=3, on_truncate="ignore").fit(X).transform(X)
+    assert not [w for w in recwarn if issubclass(w.category, UserWarning)]
+
+
+def test_padder_handles_series_longer_and_shorter_than_fit():
+    padder = PaddingTransformer(on_truncate="ignore").fit([np.arange(4.0), np.arange(2.0)])
+    Xt = padder.transform([np.arange(10.0), np.arange(1.0)])
+    assert Xt.shape == (2, 4, 1)
+
+
+def test_padder_checks_channels_against_fit(ragged_multivariate):
+    padder = PaddingTransformer().fit(ragged_multivariate)
+    with pytest.raises(
+        ValueError, match="Expected series with 3 channels \\(as seen in fit\\), got 2"
+    ):
+        padder.transform([np.zeros((5, 2))])
+
+
+def test_padder_rejects_bad_parameters():
+    with pytest.raises(ValueError, match="'padding' parameter"):
+        PaddingTransformer(padding="middle").fit([np.zeros(3)])
+    with pytest.raises(ValueError, match="'max_length' parameter"):
+        PaddingTransformer(max_length=0).fit([np.zeros(3)])
+
+
+def test_transformers_raise_not_fitted():
+    for est in (PaddingTransformer(), TimeSeriesScaler()):
+        with pytest.raises(NotFittedError):
+            est.transform([np.zeros(3)])
+
+
+def test_inverse_transform_returns_2d_series_for_several_channels(ragged_multivariate):
+    padder = PaddingTransformer().fit(ragged_multivariate)
+    back = padder.inverse_transform(padder.transform(ragged_multivariate))
+    for orig, rec in zip(ragged_multivariate, back):
+        np.testing.assert_array_equal(orig, rec)
+
+
+@pytest.mark.parametrize("padding", ["post", "pre"])
+@pytest.mark.parametrize("fill_value", [np.nan, -7.0])
+@settings(max_examples=60, deadline=None)
+@given(
+    data=st.lists(
+        arrays(
+            np.float32,
+            st.integers(1, 15),
+            elements=st.floats(-1e6, 1e6, width=32, allow_nan=False, allow_infinity=False),
+        ),
+        min_size=1,
+        max_size=8,
+    )
+)
+def test_pad_then_inverse_transform_round_trips_exactly(data, padding, fill_value):
+    # A series ending (or starting) in the fill value is ambiguous; NaN never is.
+    if not np.isnan(fill_value):
+        data = [x for x in data if x[0] != fill_value and x[-1] != fill_value] or [
+            np.ones(2, np.float32)
+        ]
+    padder = PaddingTransformer(padding=padding, fill_value=fill_value)
+    back = padder.inverse_transform(padder.fit_transform(data))
+    assert len(back) == len(data)
+    for orig, rec in zip(data, back):
+        assert rec.dtype == np.float32
+        np.testing.assert_array_equal(orig, rec)
+
+
+def test_scaler_normalises_observed_values_only():
+    X = [np.array([1.0, 2.0, 3.0, 4.0]), np.array([10.0, 30.0])]
+    Xt = TimeSeriesScaler().fit_transform(X)[:, :, 0]
+    for row, n in zip(Xt, (4, 2)):
+        np.testing.assert_allclose(row[:n].mean(), 0.0, atol=1e-6)
+        np.testing.assert_allclose(row[:n].std(), 1.0, atol=1e-6)
+        assert np.isnan(row[n:]).all()
+
+
+def test_scaler_is_per_channel():
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(3, 20, 2)) * [1.0, 50.0] + [0.0, 100.0]
+    Xt = TimeSeriesScaler().fit_transform(X)
+    np.testing.assert_allclose(Xt.mean(axis=1), 0.0, atol=1e-5)
+    np.testing.assert_allclose(Xt.std(axis=1), 1.0, atol=1e-5)
+
+
+def test_constant_series_map_to_zeros_not_nan():
+    Xt = TimeSeriesScaler().fit_transform([np.full(5, 3.0), np.array([1.0, 2.0])])
+    np.testing.assert_array_equal(Xt[0, :, 0], np.zeros(5))
+
+
+def test_scaler_options():
+    X = np.array([[1.0, 3.0]])
+    np.testing.assert_allclose(TimeSeriesScaler(with_std=False).fit_transform(X)[0, :, 0], [-1, 1])
+    np.testing.assert_allclose(TimeSeriesScaler(with_mean=False).fit_transform(X)[0, :, 0], [1, 3])
+
+
+def test_pipeline_clone_and_pickle_of_transformers(ragged_univariate):
+    pipe = make_pipeline(PaddingTransformer(), TimeSeriesScaler())
+    Xt = pipe.fit_transform(ragged_univariate)
+    again = pickle.loads(pickle.dumps(pipe)).transform(ragged_univariate)
+    np.testing.assert_array_equal(Xt, again)
+    assert clone(pipe).get_params()["paddingtransformer__max_length"] is None
+
+
+def test_dataframe_input_records_feature_names():
+    df = pd.DataFrame(np.arange(12.0).reshape(3, 4), columns=list("abcd"))
+    padder = PaddingTransformer().fit(df)
+    assert padder.feature_names_in_.tolist() == list("abcd")
+    assert padder.n_features_in_ == 4

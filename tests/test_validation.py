@@ -1,0 +1,175 @@
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from skts import check_time_series
+
+
+def test_list_of_1d_series_is_padded_with_trailing_nan(ragged_univariate):
+    X, lengths = check_time_series(ragged_univariate)
+    assert X.shape == (5, 8, 1) and X.dtype == np.float32
+    assert lengths.tolist() == [5, 8, 3, 8, 6]
+    for x, series, n in zip(X, ragged_univariate, lengths):
+        np.testing.assert_array_equal(x[:n, 0], series)
+        assert np.isnan(x[n:]).all()
+
+
+def test_list_of_2d_series_keeps_channels(ragged_multivariate):
+    X, lengths = check_time_series(ragged_multivariate)
+    assert X.shape == (4, 9, 3)
+    np.testing.assert_array_equal(X[1, :4], ragged_multivariate[1])
+
+
+@pytest.mark.parametrize(
+    "X, shape",
+    [
+        (np.zeros((4, 6)), (4, 6, 1)),
+        (np.zeros((4, 6, 2)), (4, 6, 2)),
+        (np.zeros((4, 6), dtype=int), (4, 6, 1)),
+        ([[1, 2, 3], [4, 5]], (2, 3, 1)),
+        (pd.DataFrame(np.zeros((3, 5))), (3, 5, 1)),
+        (pd.Series([np.zeros(2), np.zeros(4)]), (2, 4, 1)),
+        (np.array([np.zeros(2), np.zeros(3)], dtype=object), (2, 3, 1)),
+        (np.zeros((4, 6)).astype(object), (4, 6, 1)),
+    ],
+)
+def test_accepted_forms(X, shape):
+    X_out, _ = check_time_series(X)
+    assert X_out.shape == shape
+    assert X_out.dtype == np.float32
+
+
+def test_nan_padded_array_gives_lengths():
+    X = np.array([[1.0, 2.0, np.nan], [1.0, 2.0, 3.0]])
+    _, lengths = check_time_series(X)
+    assert lengths.tolist() == [2, 3]
+
+
+def test_nested_dataframe_columns_are_channels():
+    df = pd.DataFrame(
+        {
+            "a": [pd.Series([1.0, 2.0]), pd.Series([1.0, 2.0, 3.0])],
+            "b": [pd.Series([3.0, 4.0]), pd.Series([4.0, 5.0, 6.0])],
+        }
+    )
+    X, lengths = check_time_series(df)
+    assert X.shape == (2, 3, 2)
+    assert lengths.tolist() == [2, 3]
+    np.testing.assert_array_equal(X[0, :2], [[1, 3], [2, 4]])
+
+
+BAD_INPUTS = [
+    ([], ValueError, "empty collection"),
+    (np.zeros((0, 5)), ValueError, "0 sample"),
+    ([np.zeros(3), np.zeros(0)], ValueError, "Sample 1 of X has length 0"),
+    (np.zeros((3, 0)), ValueError, "0 feature"),
+    (np.full((2, 3), np.nan), ValueError, "has length 0: all its values are NaN"),
+    (
+        [np.zeros((4, 2)), np.zeros((4, 3))],
+        ValueError,
+        "Expected series with 2 channels .* got 3 in sample 1",
+    ),
+    (np.array([[1.0, np.inf]]), ValueError, "infinity"),
+    (np.array([[1e300, 1.0]]), ValueError, "too large"),
+    (
+        np.array([[1.0, np.nan, 2.0]]),
+        ValueError,
+        "NaN at timestamp 1, before observed values.*impute",
+    ),
+    (np.array([[np.nan, 1.0]]), ValueError, "missing values"),
+    (np.array([[[1.0, np.nan], [1.0, 2.0]]]), ValueError, "NaN in some channels"),
+    ([[1.0, 2.0], ["a", "b"]], TypeError, "strings"),
+    (np.array([["a", "b"]]), TypeError, "strings"),
+    (
+        np.array([[{"a": 1}, 2.0]], dtype=object),
+        TypeError,
+        "argument must be a string or a real number",
+    ),
+    (np.zeros((2, 3, 4, 5)), ValueError, "got a 4-D array"),
+    (np.zeros((2, 3)) + 1j, ValueError, "Complex data not supported"),
+    (sp.csr_matrix(np.eye(3)), TypeError, "Sparse input is not supported"),
+    (np.zeros((2, 3, 40)), ValueError, "look swapped"),
+    ([np.zeros((3, 50)), np.zeros((3, 60))], ValueError, "look swapped"),
+    (np.zeros(5), ValueError, "got a 1-D array of shape \\(5,\\)"),
+    ([1.0, 2.0, 3.0], ValueError, "flat sequence of 3 numbers"),
+    (None, TypeError, "got None"),
+    ("series", TypeError, "got str"),
+    (pd.DataFrame({"a": ["x", "y"]}), TypeError, "column 'a'"),
+    ([np.zeros((2, 2, 2))], ValueError, "sample 0 of X to have shape"),
+]
+
+
+@pytest.mark.parametrize("X, error, match", BAD_INPUTS)
+def test_bad_input_raises_clear_error(X, error, match):
+    with pytest.raises(error, match=match):
+        check_time_series(X)
+
+
+@st.composite
+def malformed_collections(draw):
+    """Valid collections with one defect injected."""
+    rng = np.random.RandomState(draw(st.integers(0, 2**31 - 1)))
+    n = draw(st.integers(1, 6))
+    channels = draw(st.integers(1, 3))
+    lengths = [draw(st.integers(4, 12)) for _ in range(n)]
+    series = [rng.normal(size=(t, channels)) for t in lengths]
+    i = draw(st.integers(0, n - 1))
+    defect = draw(
+        st.sampled_from(["inf", "inner_nan", "empty", "channels", "complex", "strings", "ndim"])
+    )
+    if defect == "inf":
+        series[i][draw(st.integers(0, lengths[i] - 1)), 0] = np.inf
+    elif defect == "inner_nan":
+        series[i][draw(st.integers(0, lengths[i] - 2)), :] = np.nan
+    elif defect == "empty":
+        series[i] = series[i][:0]
+    elif defect == "channels":  # needs a second series to disagree with
+        series.append(rng.normal(size=(max(lengths), channels)))
+        series[i] = np.concatenate([series[i], series[i][:, :1]], axis=1)
+    elif defect == "complex":
+        series[i] = series[i] * 1j
+    elif defect == "strings":
+        series[i] = series[i].astype(str)
+    elif defect == "ndim":
+        series[i] = series[i][:, :, None]
+    as_array = draw(st.booleans()) and defect in ("inf", "inner_nan", "complex", "strings")
+    if as_array:
+        if defect == "strings":
+            return np.stack([s.astype(str) for s in series[:1]]), defect
+        longest = max(lengths)
+        out = np.full((n, longest, channels), np.nan, dtype=series[i].dtype)
+        for k, s in enumerate(series):
+            out[k, : len(s)] = s
+        return out, defect
+    return series, defect
+
+
+@settings(max_examples=200, deadline=None)
+@given(malformed_collections())
+def test_every_malformed_collection_raises_a_named_error(case):
+    X, defect = case
+    keywords = {
+        "inf": "infinity",
+        "inner_nan": "missing values",
+        "empty": "length 0",
+        "channels": "channels",
+        "complex": "Complex",
+        "strings": "strings",
+        "ndim": "shape",
+    }
+    with pytest.raises((ValueError, TypeError), match=keywords[defect]):
+        check_time_series(X)
+
+
+def test_validation_never_writes_into_the_input(ragged_univariate):
+    X = np.array([[1.0, 2.0, np.nan], [3.0, np.nan, np.nan]])
+    X_before = X.copy()
+    lists_before = [s.copy() for s in ragged_univariate]
+    check_time_series(X)
+    check_time_series(ragged_univariate)
+    np.testing.assert_array_equal(X, X_before)
+    for s, before in zip(ragged_univariate, lists_before):
+        np.testing.assert_array_equal(s, before)
