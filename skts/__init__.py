@@ -10,13 +10,16 @@ The data flow is: raw series → :class:`PaddingTransformer` →
 """
 
 from ._validation import check_time_series
+from .cluster import NeuralNetClusterer, make_kmeans_baseline
 from .preprocessing import PaddingTransformer, TimeSeriesScaler
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "NeuralNetClusterer",
     "PaddingTransformer",
     "TimeSeriesScaler",
     "__version__",
     "check_time_series",
+    "make_kmeans_baseline",
 ]

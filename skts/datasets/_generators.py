@@ -10,49 +10,40 @@ from sklearn.utils import check_random_state
 __all__ = ["SHAPES", "make_cbf", "make_synthetic_control", "make_time_series_clusters"]
 
 
-def _sine(u: np.ndarray, phase: float) -> np.ndarray:
-    return np.sin(2 * np.pi * (u + phase))
+def _sine(cycles: np.ndarray) -> np.ndarray:
+    return np.sin(2 * np.pi * cycles)
 
 
-def _square(u: np.ndarray, phase: float) -> np.ndarray:
-    return np.where(np.mod(u + phase, 1.0) < 0.5, 1.0, -1.0)
+def _square(cycles: np.ndarray) -> np.ndarray:
+    return np.where(np.mod(cycles, 1.0) < 0.5, 1.0, -1.0)
 
 
-def _sawtooth(u: np.ndarray, phase: float) -> np.ndarray:
-    return 2.0 * np.mod(2.0 * (u + phase), 1.0) - 1.0
+def _sawtooth(cycles: np.ndarray) -> np.ndarray:
+    return 2.0 * np.mod(cycles, 1.0) - 1.0
 
 
-def _bump(u: np.ndarray, phase: float) -> np.ndarray:
-    centre = 0.2 + 0.6 * phase
-    return np.exp(-0.5 * ((u - centre) / 0.1) ** 2)
+def _pulse(cycles: np.ndarray) -> np.ndarray:
+    return np.exp(-0.5 * ((np.mod(cycles, 1.0) - 0.5) / 0.1) ** 2)
 
 
-def _step(u: np.ndarray, phase: float) -> np.ndarray:
-    return (u >= 0.25 + 0.5 * phase).astype(float)
+def _triangle(cycles: np.ndarray) -> np.ndarray:
+    return 1.0 - 4.0 * np.abs(np.mod(cycles, 1.0) - 0.5)
 
 
-def _chirp(u: np.ndarray, phase: float) -> np.ndarray:
-    return np.sin(2 * np.pi * (0.5 * u + 1.25 * u**2 + phase))
-
-
-def _decay(u: np.ndarray, phase: float) -> np.ndarray:
-    return np.exp(-4.0 * np.mod(u + 0.5 * phase, 1.0))
-
-
-SHAPES: dict[str, Callable[[np.ndarray, float], np.ndarray]] = {
+SHAPES: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "sine": _sine,
     "square": _square,
     "sawtooth": _sawtooth,
-    "bump": _bump,
-    "step": _step,
-    "chirp": _chirp,
-    "decay": _decay,
+    "pulse": _pulse,
+    "triangle": _triangle,
 }
-"""The shape families of :func:`make_time_series_clusters`, in cluster order.
+"""The waveform families of :func:`make_time_series_clusters`, in cluster order.
 
-Each maps normalised time ``u`` in ``[0, 1]`` and a random phase in ``[0, 1)``
-to the noise-free series.
+Each maps a phase measured in cycles (any real) to the noise-free waveform,
+of period 1.
 """
+
+_FREQUENCIES = (1, 2, 3)  # cycles per typical series length, in cluster order
 
 
 def make_time_series_clusters(
@@ -69,17 +60,22 @@ def make_time_series_clusters(
 ) -> tuple[list[np.ndarray], np.ndarray]:
     """Generate clusters of variable-length time series that differ by shape.
 
-    Cluster ``k`` draws its series from one shape family of :data:`SHAPES`
-    (sine, square wave, sawtooth, bump, step, chirp, decay, in that order;
-    from the eighth cluster on, the families repeat at a higher frequency).
-    Every series gets its own length, phase shift (or event position),
-    smooth time warping, amplitude, offset and Gaussian noise. Clusters are
-    therefore real, but a Euclidean distance between padded vectors is a poor
-    guide to them: the same shape appears shifted, stretched and truncated.
+    Cluster ``k`` is a periodic process with its own waveform and frequency:
+    waveform ``k mod 5`` of :data:`SHAPES` (sine, square, sawtooth, pulse,
+    triangle) at 1, 2 or 3 cycles (``k mod 3``) per typical series length
+    (the mean of ``min_length`` and ``max_length - 1``), the frequencies
+    rising by one step for every 15 clusters. Each series is a window of
+    its cluster's process, sampled at a fixed rate, with its own length,
+    random phase, time scaling (the local rate varies by up to ``warp``),
+    amplitude, offset and Gaussian noise. The clusters are therefore real,
+    but the Euclidean distance between padded vectors is a poor guide to
+    them: the same shape appears shifted, stretched and cut at different
+    lengths.
 
     The defaults reproduce the scenario of the blog post that skts grew from
     (3 clusters of 100 series of length 10 to 19), with a shape to find in
-    each cluster instead of the same noise everywhere.
+    each cluster instead of the same noise everywhere: a slow sine, a square
+    wave twice as fast and a sawtooth three times as fast.
 
     Parameters
     ----------
@@ -93,13 +89,14 @@ def make_time_series_clusters(
         One more than the longest series length (lengths are drawn uniformly
         from ``min_length`` to ``max_length - 1``).
     n_channels : int, default=1
-        The number of channels. Channel ``c`` repeats the cluster's shape with
-        a phase offset of ``c / n_channels`` and its own noise.
+        The number of channels. Channel ``c`` repeats the cluster's process
+        with a phase offset of ``c / n_channels`` and its own noise.
     noise : float, default=0.2
-        The standard deviation of the Gaussian noise, relative to a shape of
-        amplitude 1.
+        The standard deviation of the Gaussian noise, relative to a waveform
+        of amplitude 1.
     warp : float, default=0.15
-        The strength of the random monotone time warping, in ``[0, 0.3]``.
+        The largest relative change of each series' sampling rate, in
+        ``[0, 0.5]``.
     shuffle : bool, default=True
         Whether to shuffle the series; otherwise they come cluster by cluster.
     random_state : int, RandomState instance or None, default=None
@@ -135,26 +132,23 @@ def make_time_series_clusters(
         )
     if noise < 0:
         raise ValueError(f"noise={noise} should be >= 0.")
-    if not 0 <= warp <= 0.3:
-        raise ValueError(f"warp={warp} should be in [0, 0.3] to keep time monotone.")
+    if not 0 <= warp <= 0.5:
+        raise ValueError(f"warp={warp} should be in [0, 0.5].")
     rng = check_random_state(random_state)
     families = list(SHAPES.values())
+    typical_length = (min_length + max_length - 1) / 2
     X, y = [], []
     for k in range(n_clusters):
-        shape = families[k % len(families)]
-        frequency = 1 + k // len(families)
+        waveform = families[k % len(families)]
+        frequency = _FREQUENCIES[k % len(_FREQUENCIES)] + k // (len(families) * len(_FREQUENCIES))
         for _ in range(n_samples_per_cluster):
             length = rng.randint(min_length, max_length)
-            t = np.linspace(0.0, 1.0, length)
-            strength = rng.uniform(-warp, warp)
-            u = t + strength * np.sin(np.pi * t) / np.pi  # monotone when |strength| < 1
-            phase = rng.uniform()
+            rate = frequency / typical_length * rng.uniform(1 - warp, 1 + warp)
+            cycles = np.arange(length) * rate + rng.uniform()
             amplitude = rng.uniform(0.5, 2.0)
             offset = rng.normal()
-            if frequency > 1:
-                u = np.mod(frequency * u, 1.0)
             channels = [
-                shape(u, (phase + c / n_channels) % 1.0) + noise * rng.normal(size=length)
+                waveform(cycles + c / n_channels) + noise * rng.normal(size=length)
                 for c in range(n_channels)
             ]
             series = amplitude * np.stack(channels, axis=1) + offset

@@ -1,0 +1,700 @@
+"""Clusterers: the neural :class:`NeuralNetClusterer` and a KMeans baseline."""
+
+from __future__ import annotations
+
+import inspect
+import math
+import warnings
+from contextlib import contextmanager
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.base import ClusterMixin, TransformerMixin
+from sklearn.cluster import KMeans
+from sklearn.decomposition import PCA
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import FunctionTransformer
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import (
+    Interval,
+    Options,
+    RealNotInt,
+    StrOptions,
+    validate_parameter_constraints,
+)
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.validation import check_is_fitted
+from skorch import NeuralNet
+from skorch.utils import to_tensor
+
+from ._device import resolve_device
+from ._validation import validate_time_series
+from .nn import ClusteringModel, HybridEncoder, MaskedMSELoss, split_padding
+from .nn.losses import kl_clustering_loss, target_distribution
+from .preprocessing import PaddingTransformer, TimeSeriesScaler
+
+__all__ = ["NeuralNetClusterer", "make_kmeans_baseline"]
+
+# Optimizer steps of the pretext phase when max_epochs="auto"; chosen on the
+# benchmark datasets (benchmarks/NOTES.md).
+_AUTO_STEPS = 300
+# Series used to calibrate data-dependent encoders (random-kernel biases).
+_CALIBRATION_SAMPLES = 512
+
+
+def _never(estimator):
+    return False
+
+
+class NeuralNetClusterer(ClusterMixin, TransformerMixin, NeuralNet):
+    """Cluster time series with a neural encoder trained without labels.
+
+    A scikit-learn clusterer built on :class:`skorch.NeuralNet`. ``fit``
+    runs three phases inside one estimator:
+
+    1. **pretext**: the encoder (``module``) learns from the series alone by
+       masked reconstruction: a fraction ``mask_ratio`` of the observed
+       timestamps is hidden and must be predicted (``criterion``);
+    2. **centres**: the embeddings are standardised (each block of the
+       encoder's embedding weighing equally), reduced by PCA
+       (``n_components``) and clustered by :class:`~sklearn.cluster.KMeans`
+       with ``n_init`` restarts; this defines the clustering space and its
+       ``n_clusters`` centres;
+    3. **clustering** (optional, ``clustering_loss="dec"`` or ``"idec"``):
+       encoder and centres are refined by DEC's self-training loss, the
+       target distribution being recomputed on all series every
+       ``update_interval`` epochs until fewer than a fraction ``tol`` of the
+       labels change.
+
+    Series are given as padded arrays, as :class:`PaddingTransformer` returns
+    them (NaN marks padding, which the encoder masks), or in any form
+    :func:`skts.check_time_series` accepts. Labels passed to ``fit`` are
+    ignored, so label-based scorers work in ``GridSearchCV``.
+
+    Parameters
+    ----------
+    n_clusters : int, default=8
+        The number of clusters.
+    module : torch.nn.Module class or instance, default=skts.nn.HybridEncoder
+        The encoder (see :mod:`skts.nn.encoders` for the protocol). Its
+        ``n_channels`` and ``n_timestamps`` arguments, when it has them, are
+        set from the data; set others with ``module__<name>``.
+    criterion : torch.nn.Module class, default=skts.nn.MaskedMSELoss
+        The reconstruction loss of the pretext task.
+    optimizer : torch.optim.Optimizer class, default=torch.optim.Adam
+        The optimizer; set its options with ``optimizer__<name>``.
+    lr : float, default=1e-3
+        The learning rate.
+    max_epochs : int or "auto", default="auto"
+        Epochs of the pretext phase. ``"auto"`` runs as many epochs as make
+        about 300 optimizer steps (at least one epoch), so that small
+        datasets are trained enough and large ones stay linear in time.
+    batch_size : int, default=64
+        Series per optimizer step (and per inference batch).
+    mask_ratio : float, default=0.3
+        The fraction of timestamps hidden by the masked-reconstruction
+        pretext, in [0, 1). With 0 the encoder is a plain autoencoder.
+    n_components : int, float or None, default=0.9
+        The dimension of the clustering space: an int keeps that many
+        principal components of the standardised embeddings, a float in
+        (0, 1) as many as explain that fraction of their variance, None
+        skips PCA.
+    n_init : int, default=10
+        KMeans restarts on the embeddings.
+    clustering_loss : {None, "dec", "idec"}, default=None
+        The refinement phase: None keeps the KMeans centres (the best choice
+        on average in published benchmarks), ``"dec"`` trains on the KL
+        divergence to DEC's target distribution, ``"idec"`` adds it to the
+        reconstruction loss with weight ``gamma``.
+    clustering_epochs : int, default=100
+        The most epochs of the clustering phase.
+    update_interval : int, default=1
+        Epochs between two updates of the target distribution.
+    tol : float, default=1e-3
+        The clustering phase stops when fewer than this fraction of labels
+        changed between two updates.
+    gamma : float, default=0.1
+        Weight of the clustering loss for ``"idec"``.
+    alpha : float, default=1.0
+        Degrees of freedom of the Student's t kernel of ``predict_proba``.
+    random_state : int, RandomState instance or None, default=None
+        Seeds torch (weights, masking, batch order) and KMeans for ``fit``;
+        the global random generators are left untouched. Fits on the CPU
+        with the same seed give identical labels.
+    device : str, default="cpu"
+        Where to train and predict: ``"cpu"``, ``"cuda"``, ``"cuda:N"``,
+        ``"mps"`` or ``"auto"`` (the best available). An unavailable device
+        is an error that lists the available ones.
+    verbose : int, default=0
+        0 is silent; 1 prints skorch's table of epochs (with the phase).
+    train_split : callable or None, default=None
+        skorch's validation split; None trains on every series.
+    callbacks : list of skorch callbacks, default=None
+        For example ``skorch.callbacks.ProgressBar()`` or ``EarlyStopping``
+        (which ends the current phase only).
+    **kwargs
+        Any other :class:`skorch.NeuralNet` argument, including
+        ``module__*``, ``optimizer__*`` and ``iterator_train__*``.
+
+    Attributes
+    ----------
+    labels_ : ndarray of shape (n_samples,)
+        The cluster of each training series.
+    cluster_centers_ : ndarray of shape (n_clusters, n_dims)
+        The centres in the clustering space (that of :meth:`transform`).
+    n_features_in_ : int
+        The number of timestamps of the training array.
+    n_channels_ : int
+        The number of channels.
+    n_iter_ : int
+        Training epochs run, pretext and clustering phases together.
+    history_ : skorch.History
+        skorch's record of every epoch (losses, phase, label changes).
+    module_ : skts.nn.ClusteringModel
+        The trained network (encoder, clustering space, centres).
+
+    See Also
+    --------
+    make_kmeans_baseline : KMeans behind the same padding and scaling.
+    skts.PaddingTransformer : Pads ragged collections for this estimator.
+
+    Notes
+    -----
+    Save a fitted clusterer with ``pickle`` or ``joblib``: everything users
+    read is numpy, so a model fitted on a GPU loads and predicts on a
+    CPU-only machine. ``set_params(device=...)`` after ``fit`` moves the
+    network at the next prediction. On a GPU, cuDNN may make fits differ
+    slightly between runs unless ``torch.use_deterministic_algorithms(True)``.
+
+    Examples
+    --------
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from skts import NeuralNetClusterer, PaddingTransformer, TimeSeriesScaler
+    >>> from skts.datasets import make_time_series_clusters
+    >>> from skts.metrics import clustering_accuracy
+    >>> X, y = make_time_series_clusters(n_samples_per_cluster=30, random_state=0)
+    >>> model = make_pipeline(
+    ...     PaddingTransformer(),
+    ...     TimeSeriesScaler(),
+    ...     NeuralNetClusterer(n_clusters=3, max_epochs=5, random_state=0),
+    ... )
+    >>> labels = model.fit_predict(X)
+    >>> labels.shape
+    (90,)
+    >>> clustering_accuracy(y, labels) > 0.8
+    True
+    """
+
+    _parameter_constraints: dict = {
+        "n_clusters": [Interval(Integral, 1, None, closed="left")],
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "max_epochs": [Interval(Integral, 0, None, closed="left"), StrOptions({"auto"})],
+        "batch_size": [Interval(Integral, 1, None, closed="left"), Options(Integral, {-1})],
+        "mask_ratio": [Interval(Real, 0, 1, closed="left")],
+        "n_components": [
+            Interval(Integral, 1, None, closed="left"),
+            Interval(RealNotInt, 0, 1, closed="neither"),
+            None,
+        ],
+        "n_init": [Interval(Integral, 1, None, closed="left")],
+        "clustering_loss": [StrOptions({"dec", "idec"}), None],
+        "clustering_epochs": [Interval(Integral, 0, None, closed="left")],
+        "update_interval": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "gamma": [Interval(Real, 0, None, closed="left")],
+        "alpha": [Interval(Real, 0, None, closed="neither")],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        n_clusters=8,
+        *,
+        module=HybridEncoder,
+        criterion=MaskedMSELoss,
+        optimizer=torch.optim.Adam,
+        lr=1e-3,
+        max_epochs="auto",
+        batch_size=64,
+        mask_ratio=0.3,
+        n_components=0.9,
+        n_init=10,
+        clustering_loss=None,
+        clustering_epochs=100,
+        update_interval=1,
+        tol=1e-3,
+        gamma=0.1,
+        alpha=1.0,
+        random_state=None,
+        device="cpu",
+        verbose=0,
+        train_split=None,
+        callbacks=None,
+        predict_nonlinearity=None,
+        iterator_train__shuffle=True,
+        **kwargs,
+    ):
+        super().__init__(
+            module,
+            criterion,
+            optimizer=optimizer,
+            lr=lr,
+            max_epochs=max_epochs,
+            batch_size=batch_size,
+            train_split=train_split,
+            callbacks=callbacks,
+            predict_nonlinearity=predict_nonlinearity,
+            device=device,
+            verbose=verbose,
+            iterator_train__shuffle=iterator_train__shuffle,
+            **kwargs,
+        )
+        self.n_clusters = n_clusters
+        self.mask_ratio = mask_ratio
+        self.n_components = n_components
+        self.n_init = n_init
+        self.clustering_loss = clustering_loss
+        self.clustering_epochs = clustering_epochs
+        self.update_interval = update_interval
+        self.tol = tol
+        self.gamma = gamma
+        self.alpha = alpha
+        self.random_state = random_state
+
+    # ------------------------------------------------------------------
+    # scikit-learn plumbing
+    # ------------------------------------------------------------------
+
+    # Warm-starting a multi-phase fit has no clear meaning: hide partial_fit.
+    partial_fit = available_if(_never)(NeuralNet.partial_fit)
+
+    def set_params(self, **params):
+        """Set parameters; see :meth:`skorch.NeuralNet.set_params`.
+
+        Unlike skorch, setting ``callbacks`` on an uninitialised net only
+        stores it: the callbacks are built, and checked, by ``fit``.
+        """
+        if "callbacks" in params and not self.initialized_:
+            self.callbacks = params.pop("callbacks")
+        return super().set_params(**params)
+
+    def _get_param_names(self):
+        # skorch lists every public attribute; drop its private bookkeeping.
+        return [name for name in super()._get_param_names() if not name.startswith("_")]
+
+    def __sklearn_is_fitted__(self):
+        return hasattr(self, "labels_")
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = True
+        tags.transformer_tags.preserves_dtype = ["float32"]
+        return tags
+
+    def __setstate__(self, state):
+        # "auto" is resolved on the machine that loads the model.
+        requested = state["device"]
+        if requested == "auto":
+            state["device"] = resolve_device("auto")
+        super().__setstate__(state)
+        if requested == "auto":
+            self.device = "auto"
+
+    @contextmanager
+    def _on_device(self):
+        """Run skorch's machinery with ``device`` resolved to a real device."""
+        requested = self.device
+        device = resolve_device(requested)
+        self.device = device
+        try:
+            module = getattr(self, "module_", None)
+            if device is not None and module is not None:
+                param = next(module.parameters())
+                if param.device != torch.device(device):
+                    self.module_.to(device)
+                    self.criterion_.to(device)
+            yield device
+        finally:
+            self.device = requested
+
+    def _validate_X(self, X, reset):
+        X, _ = validate_time_series(self, X, reset=reset, fixed_length=True)
+        return X
+
+    # ------------------------------------------------------------------
+    # skorch template methods
+    # ------------------------------------------------------------------
+
+    def initialize_module(self):
+        """Build the encoder, sized from the data seen in ``fit``, inside a ClusteringModel."""
+        kwargs = self.get_params_for("module")
+        if isinstance(self.module, type):
+            accepted = inspect.signature(self.module).parameters
+            if "n_channels" in accepted:
+                kwargs.setdefault("n_channels", getattr(self, "n_channels_", 1))
+            if "n_timestamps" in accepted and hasattr(self, "n_features_in_"):
+                kwargs.setdefault("n_timestamps", self.n_features_in_)
+        encoder = self.initialized_instance(self.module, kwargs)
+        self.module_ = ClusteringModel(
+            encoder, self.n_clusters, mask_ratio=self.mask_ratio, alpha=self.alpha
+        )
+        return self
+
+    def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
+        super().on_epoch_begin(net, dataset_train, dataset_valid, **kwargs)
+        self.history.record("phase", self.phase_)
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        """Pretext loss, clustering loss, or both, by phase.
+
+        ``y_true`` carries the indices of the batch's series (``fit`` passes
+        ``np.arange(n_samples)`` as targets), which locate their rows of the
+        target distribution.
+        """
+        q, _, x_hat, target = y_pred
+        losses = []
+        if self.phase_ == "pretext" or self.clustering_loss == "idec":
+            x = torch.nan_to_num(to_tensor(X, device=x_hat.device))
+            losses.append(self.criterion_(x_hat, x, target))
+        if self.phase_ == "clustering":
+            rows = to_tensor(y_true, device=q.device).long().view(-1)
+            kl = kl_clustering_loss(q, self.p_target_[rows])
+            losses.append(kl if self.clustering_loss == "dec" else self.gamma * kl)
+        return sum(losses)
+
+    # ------------------------------------------------------------------
+    # fit
+    # ------------------------------------------------------------------
+
+    def fit(self, X, y=None, **fit_params):
+        """Train the encoder without labels and cluster the series.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_timestamps[, n_channels]) or list
+            The series, NaN-padded to one length (use PaddingTransformer).
+        y : Ignored
+            Not used; present so that label-based scorers work in
+            ``GridSearchCV``.
+        **fit_params : dict
+            Passed to the module's forward method.
+
+        Returns
+        -------
+        self : NeuralNetClusterer
+            The fitted clusterer.
+        """
+        validate_parameter_constraints(
+            self._parameter_constraints,
+            self.get_params(deep=False),
+            caller_name=type(self).__name__,
+        )
+        X = self._validate_X(X, reset=True)
+        n_samples = X.shape[0]
+        if n_samples < self.n_clusters:
+            raise ValueError(
+                f"n_samples={n_samples} should be >= n_clusters={self.n_clusters}: "
+                "there are fewer series than clusters."
+            )
+        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        with self._on_device() as device:
+            cuda = [torch.device(device)] if device and device.startswith("cuda") else []
+            with torch.random.fork_rng(devices=cuda):
+                torch.manual_seed(seed)
+                self._fit_phases(X, seed, fit_params)
+        return self
+
+    def _fit_phases(self, X, seed, fit_params):
+        index = np.arange(X.shape[0])
+        self.initialize()
+        encoder = self.module_.encoder
+        if hasattr(encoder, "calibrate"):
+            sample = X[torch.randperm(X.shape[0])[:_CALIBRATION_SAMPLES].numpy()]
+            x, mask = self._batch_tensors(sample)
+            encoder.calibrate(x, mask)
+        self.notify("on_train_begin", X=X, y=None)
+        self.phase_ = "pretext"
+        self.n_iter_ = 0
+        if any(p.requires_grad for p in encoder.parameters()):
+            self._run_epochs(X, index, self._pretext_epochs(X.shape[0]), fit_params)
+
+        Z = self._outputs(X)[1]
+        offset, projection = self._clustering_space(Z, seed)
+        embedded = (Z - offset) @ projection
+        kmeans = KMeans(self.n_clusters, n_init=self.n_init, random_state=seed).fit(embedded)
+        self.module_.set_clustering_space(offset, projection, kmeans.cluster_centers_)
+
+        if self.clustering_loss is not None and self.clustering_epochs > 0:
+            self._fit_clustering_phase(X, index, kmeans.labels_, fit_params)
+        self.notify("on_train_end", X=X, y=None)
+
+        q, _ = self._outputs(X)
+        self.labels_ = q.argmax(axis=1)
+        self.cluster_centers_ = self.module_.centers.detach().cpu().numpy().copy()
+        self.__dict__.pop("p_target_", None)
+        self._warn_empty_clusters()
+
+    def _pretext_epochs(self, n_samples):
+        if self.max_epochs != "auto":
+            return self.max_epochs
+        batch = n_samples if self.batch_size == -1 else self.batch_size
+        steps_per_epoch = math.ceil(n_samples / batch)
+        return max(1, math.ceil(_AUTO_STEPS / steps_per_epoch))
+
+    def _run_epochs(self, X, index, epochs, fit_params):
+        if epochs <= 0:
+            return
+        before = len(self.history)
+        try:
+            self.fit_loop(X, index, epochs=epochs, **fit_params)
+        except KeyboardInterrupt:  # EarlyStopping ends this phase only
+            pass
+        self.n_iter_ += len(self.history) - before
+
+    def _fit_clustering_phase(self, X, index, labels, fit_params):
+        self.phase_ = "clustering"
+        previous = labels
+        for update in range(math.ceil(self.clustering_epochs / self.update_interval)):
+            q, _ = self._outputs(X)
+            current = q.argmax(axis=1)
+            changed = float(np.mean(current != previous))
+            if update > 0 and changed < self.tol:
+                break
+            previous = current
+            self.p_target_ = target_distribution(
+                torch.as_tensor(q, device=self.module_.centers.device)
+            )
+            epochs = min(
+                self.update_interval, self.clustering_epochs - update * self.update_interval
+            )
+            self._run_epochs(X, index, epochs, fit_params)
+            self.history.record("changed", changed)
+
+    def _clustering_space(self, Z, seed):
+        """Standardise (blocks weighing equally), then PCA: the affine map to the clustering space."""
+        Z = Z.astype(np.float64)
+        offset = Z.mean(axis=0)
+        std = Z.std(axis=0)
+        groups = getattr(self.module_.encoder, "embedding_groups", (Z.shape[1],))
+        weight = np.concatenate([np.full(g, 1.0 / math.sqrt(g)) for g in groups])
+        scale = np.where(std > 1e-8, weight / np.where(std > 1e-8, std, 1.0), 0.0)
+        projection = np.diag(scale)
+        if self.n_components is not None and Z.shape[0] > 1 and np.any(scale > 0):
+            standardised = (Z - offset) * scale
+            n_components = self.n_components
+            if isinstance(n_components, Integral):
+                n_components = min(n_components, *standardised.shape)
+            pca = PCA(n_components=n_components, random_state=seed).fit(standardised)
+            offset = offset + np.divide(
+                pca.mean_, scale, out=np.zeros_like(offset), where=scale > 0
+            )
+            projection = projection @ pca.components_.T
+        return offset.astype(np.float32), projection.astype(np.float32)
+
+    def _warn_empty_clusters(self):
+        counts = np.bincount(self.labels_, minlength=self.n_clusters)
+        empty = np.flatnonzero(counts == 0)
+        if empty.size:
+            warnings.warn(
+                f"{empty.size} of the n_clusters={self.n_clusters} clusters are empty after fit "
+                f"(clusters {empty.tolist()}): the series do not support that many groups, or the "
+                "clustering phase collapsed them. Lower n_clusters, or use clustering_loss=None.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+
+    # ------------------------------------------------------------------
+    # inference
+    # ------------------------------------------------------------------
+
+    def _batch_tensors(self, X):
+        return split_padding(torch.as_tensor(X, device=self.device))
+
+    def _outputs(self, X):
+        """Soft assignments and clustering-space embeddings of every series, as numpy.
+
+        Every batch has the same size (the last one is filled with copies of
+        its first series) so that a series gets the same result whatever
+        batch it falls in: kernels chosen by batch size round differently.
+        """
+        size = self.get_params_for("iterator_valid").get("batch_size", self.batch_size)
+        size = X.shape[0] if size == -1 else size
+        q, e = [], []
+        for start in range(0, X.shape[0], size):
+            batch = X[start : start + size]
+            n = batch.shape[0]
+            if n < size:
+                batch = np.concatenate([batch, np.repeat(batch[:1], size - n, axis=0)])
+            out = self.evaluation_step((batch, None), training=False)
+            q.append(out[0][:n].cpu().numpy())
+            e.append(out[1][:n].cpu().numpy())
+        return np.concatenate(q), np.concatenate(e)
+
+    def _predict_outputs(self, X):
+        check_is_fitted(self)
+        X = self._validate_X(X, reset=False)
+        with self._on_device():
+            return self._outputs(X)
+
+    def predict_proba(self, X):
+        """Soft assignment of each series to each cluster (Student's t kernel).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_timestamps[, n_channels]) or list
+            The series, padded to the length seen in ``fit``.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_clusters)
+            Rows sum to 1; the largest entry is the cluster :meth:`predict`
+            returns.
+        """
+        q = self._predict_outputs(X)[0].astype(np.float64)
+        return q / q.sum(axis=1, keepdims=True)
+
+    def predict(self, X):
+        """The cluster of each series: the nearest centre in the clustering space.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_timestamps[, n_channels]) or list
+            The series, padded to the length seen in ``fit``.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+        """
+        return self._predict_outputs(X)[0].argmax(axis=1)
+
+    def transform(self, X):
+        """Embed each series in the clustering space.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_timestamps[, n_channels]) or list
+            The series, padded to the length seen in ``fit``.
+
+        Returns
+        -------
+        embeddings : ndarray of shape (n_samples, n_dims), dtype float32
+            The space of ``cluster_centers_``.
+        """
+        return self._predict_outputs(X)[1].astype(np.float32, copy=False)
+
+    def fit_predict(self, X, y=None, **fit_params):
+        """Fit and return ``labels_``.
+
+        Parameters
+        ----------
+        X : array-like or list
+            The series.
+        y : Ignored
+            Not used.
+        **fit_params : dict
+            Passed to :meth:`fit`.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+        """
+        return self.fit(X, **fit_params).labels_
+
+    def score(self, X, y=None):
+        """Negative loss of the trained objective on ``X`` (higher is better).
+
+        The reconstruction error of the series (no timestamp hidden), plus
+        the clustering loss when ``clustering_loss`` is set. It lets
+        ``GridSearchCV`` compare settings without labels; it is not
+        comparable across encoders or ``gamma``. With labels, prefer
+        :data:`skts.metrics.CLUSTERING_SCORERS`.
+
+        Parameters
+        ----------
+        X : array-like or list
+            The series, padded to the length seen in ``fit``.
+        y : Ignored
+            Not used.
+
+        Returns
+        -------
+        score : float
+        """
+        check_is_fitted(self)
+        X = self._validate_X(X, reset=False)
+        total, count = 0.0, 0
+        step = X.shape[0] if self.batch_size == -1 else self.batch_size
+        with self._on_device():
+            self.module_.eval()
+            with torch.no_grad():
+                for start in range(0, X.shape[0], step):
+                    Xb = to_tensor(X[start : start + step], device=self.device)
+                    q, e, x_hat, target = self.module_(Xb)
+                    loss = torch.zeros((), device=q.device)
+                    if x_hat is not None and self.clustering_loss != "dec":
+                        loss = loss + self.criterion_(x_hat, torch.nan_to_num(Xb), target)
+                    if self.clustering_loss is not None:
+                        kl = kl_clustering_loss(q, target_distribution(q))
+                        loss = loss + (kl if self.clustering_loss == "dec" else self.gamma * kl)
+                    total += float(loss) * Xb.shape[0]
+                    count += Xb.shape[0]
+        return -total / count
+
+
+def _zero_filled_vectors(X):
+    """Flatten padded series into vectors, padding as zeros (what KMeans can take)."""
+    X = np.asarray(X, dtype=np.float32)
+    return np.nan_to_num(X.reshape(X.shape[0], -1), nan=0.0)
+
+
+def make_kmeans_baseline(
+    n_clusters: int = 8,
+    *,
+    max_length: int | None = None,
+    n_init: int = 10,
+    random_state: int | np.random.RandomState | None = None,
+) -> Pipeline:
+    """KMeans on padded, z-normalised series: the classical baseline.
+
+    The pipeline pads the series (:class:`PaddingTransformer`), z-normalises
+    each one (:class:`TimeSeriesScaler`), fills the padding with zeros,
+    flattens each series into one vector and runs scikit-learn's
+    :class:`~sklearn.cluster.KMeans` with the Euclidean distance. It takes
+    the same input as a ``NeuralNetClusterer`` pipeline, so both sit side by
+    side in the same ``Pipeline`` or ``GridSearchCV`` code (its steps are
+    named ``paddingtransformer``, ``timeseriesscaler``,
+    ``functiontransformer`` and ``kmeans``).
+
+    Parameters
+    ----------
+    n_clusters : int, default=8
+        The number of clusters.
+    max_length : int, default=None
+        The padded length; None uses the longest series seen in fit.
+    n_init : int, default=10
+        KMeans restarts.
+    random_state : int, RandomState instance or None, default=None
+        Seeds KMeans.
+
+    Returns
+    -------
+    pipeline : sklearn.pipeline.Pipeline
+
+    Examples
+    --------
+    >>> from skts import make_kmeans_baseline
+    >>> from skts.datasets import make_time_series_clusters
+    >>> X, y = make_time_series_clusters(random_state=0)
+    >>> baseline = make_kmeans_baseline(n_clusters=3, random_state=0)
+    >>> baseline.fit_predict(X).shape
+    (300,)
+    """
+    return make_pipeline(
+        PaddingTransformer(max_length),
+        TimeSeriesScaler(),
+        FunctionTransformer(_zero_filled_vectors),
+        KMeans(n_clusters, n_init=n_init, random_state=random_state),
+    )

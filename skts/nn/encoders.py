@@ -1,0 +1,357 @@
+"""Encoders: modules that map a batch of padded series to one embedding each.
+
+Every encoder takes ``x`` (batch, n_timestamps, n_channels), zero-filled, and
+``mask`` (batch, n_timestamps), True on observed timestamps, and returns
+``(z, x_hat)``: the embeddings (batch, embedding_dim) and a reconstruction of
+``x`` (or None when the encoder has no decoder). Every encoder exposes
+``embedding_dim``; it may expose ``embedding_groups`` (the sizes of blocks of
+the embedding that should weigh equally in clustering) and
+``calibrate(x, mask)`` (a data-dependent initialisation run once before
+training). This module knows nothing of scikit-learn.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from ._masking import masked_max, masked_mean, masked_ppv
+
+__all__ = ["ConvEncoder", "FeedForward", "HybridEncoder", "RandomConvEncoder"]
+
+_POOLING = {"mean": masked_mean, "max": masked_max, "ppv": masked_ppv}
+
+
+class FeedForward(nn.Module):
+    """The simplest encoder: one hidden layer over the flattened series.
+
+    Input ``n_timestamps * n_channels`` → ``hidden_size`` (ReLU) →
+    ``embedding_dim``, with a mirrored decoder for the reconstruction pretext.
+    It needs series of one fixed length (pad them first) and sees padding as
+    zeros; it keeps no notion of time, so it serves as a baseline.
+
+    Parameters
+    ----------
+    n_timestamps : int, default=20
+        The length of the padded series.
+    n_channels : int, default=1
+        The number of channels.
+    hidden_size : int, default=64
+        The width of the hidden layer.
+    embedding_dim : int, default=10
+        The size of the embedding.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skts.nn import FeedForward
+    >>> net = FeedForward(n_timestamps=20, embedding_dim=3)
+    >>> z, x_hat = net(torch.zeros(8, 20, 1), torch.ones(8, 20, dtype=torch.bool))
+    >>> tuple(z.shape), tuple(x_hat.shape)
+    ((8, 3), (8, 20, 1))
+    """
+
+    def __init__(self, n_timestamps=20, n_channels=1, *, hidden_size=64, embedding_dim=10):
+        super().__init__()
+        self.n_timestamps = n_timestamps
+        self.n_channels = n_channels
+        self.embedding_dim = embedding_dim
+        n_inputs = n_timestamps * n_channels
+        self.encoder = nn.Sequential(
+            nn.Linear(n_inputs, hidden_size), nn.ReLU(), nn.Linear(hidden_size, embedding_dim)
+        )
+        self.decoder = nn.Sequential(
+            nn.Linear(embedding_dim, hidden_size), nn.ReLU(), nn.Linear(hidden_size, n_inputs)
+        )
+
+    def forward(self, x, mask):
+        if x.shape[1:] != (self.n_timestamps, self.n_channels):
+            raise ValueError(
+                f"FeedForward expects series of shape ({self.n_timestamps}, {self.n_channels}), "
+                f"got {tuple(x.shape[1:])}; pad or truncate them to {self.n_timestamps} timestamps."
+            )
+        z = self.encoder(x.flatten(1))
+        return z, self.decoder(z).view_as(x)
+
+
+class _ResidualBlock(nn.Module):
+    def __init__(self, in_channels, out_channels, kernel_size, dilation):
+        super().__init__()
+        padding = dilation * (kernel_size - 1) // 2
+        self.conv = nn.Conv1d(
+            in_channels, out_channels, kernel_size, dilation=dilation, padding=padding
+        )
+        self.skip = (
+            nn.Conv1d(in_channels, out_channels, 1)
+            if in_channels != out_channels
+            else nn.Identity()
+        )
+
+    def forward(self, h, m):
+        # Zeroing padded steps after every layer keeps them out of the next one.
+        return (self.skip(h) + F.gelu(self.conv(h))) * m
+
+
+class ConvEncoder(nn.Module):
+    """A residual 1-D convolutional encoder with dilations and masked pooling.
+
+    A stack of ``depth`` residual blocks (convolution of width
+    ``kernel_size``, dilation doubling at every block, GELU) turns each
+    timestamp into ``hidden_size`` features; padded timestamps are zeroed
+    after every block. The embedding is the masked mean and the masked max
+    of the last block over the observed timestamps, so its size is
+    ``2 * hidden_size`` whatever the length of the series. A per-timestamp
+    linear head reconstructs the input, for the masked-reconstruction
+    pretext. No normalisation statistics are computed, so padding cannot
+    leak into them.
+
+    Parameters
+    ----------
+    n_channels : int, default=1
+        The number of input channels.
+    n_timestamps : int, default=None
+        The padded length, used by ``depth="auto"``.
+    hidden_size : int, default=64
+        Features per timestamp.
+    depth : int or "auto", default="auto"
+        The number of residual blocks; ``"auto"`` uses
+        ``floor(log2(n_timestamps))`` blocks, between 1 and 6, so that the
+        receptive field spans the series.
+    kernel_size : int, default=3
+        The width of the convolutions (odd).
+    pooling : tuple of {"mean", "max", "ppv"}, default=("mean", "max")
+        The masked statistics over time that make the embedding: mean,
+        maximum, and proportion of positive values.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skts.nn import ConvEncoder
+    >>> net = ConvEncoder(n_channels=2, n_timestamps=30)
+    >>> mask = torch.arange(30)[None, :] < torch.tensor([[30], [12]])
+    >>> z, x_hat = net(torch.randn(2, 30, 2) * mask[..., None], mask)
+    >>> tuple(z.shape), tuple(x_hat.shape)
+    ((2, 128), (2, 30, 2))
+    """
+
+    def __init__(
+        self,
+        n_channels=1,
+        n_timestamps=None,
+        *,
+        hidden_size=64,
+        depth="auto",
+        kernel_size=3,
+        pooling=("mean", "max"),
+    ):
+        super().__init__()
+        if kernel_size % 2 == 0:
+            raise ValueError(f"kernel_size={kernel_size} should be odd.")
+        unknown = set(pooling) - set(_POOLING)
+        if unknown or not pooling:
+            raise ValueError(
+                f"pooling={pooling!r} should be a non-empty tuple of {sorted(_POOLING)}."
+            )
+        self.pooling = tuple(pooling)
+        if depth == "auto":
+            depth = (
+                6 if n_timestamps is None else int(min(6, max(1, math.log2(max(n_timestamps, 2)))))
+            )
+        self.depth = depth
+        self.embedding_dim = len(self.pooling) * hidden_size
+        self.blocks = nn.ModuleList(
+            _ResidualBlock(n_channels if i == 0 else hidden_size, hidden_size, kernel_size, 2**i)
+            for i in range(depth)
+        )
+        self.head = nn.Linear(hidden_size, n_channels)
+
+    def forward(self, x, mask):
+        m = mask[:, None, :].to(x.dtype)
+        h = x.transpose(1, 2) * m
+        for block in self.blocks:
+            h = block(h, m)
+        z = torch.cat([_POOLING[name](h, mask) for name in self.pooling], dim=1)
+        return z, self.head(h.transpose(1, 2))
+
+
+class RandomConvEncoder(nn.Module):
+    """Random dilated convolutions with fixed weights, pooled as proportions.
+
+    ``n_kernels`` convolution kernels of length 9 with weights drawn from a
+    standard normal and centred, dilations spread exponentially from 1 to
+    the padded length, and biases set from the data by :meth:`calibrate`
+    (a random quantile of the kernel's response to a random series). Each
+    kernel contributes one feature: the proportion of observed timestamps
+    where its response is positive (PPV). These features respond to where
+    and how often a local pattern occurs, which captures timing differences
+    that pooled learned features and Euclidean distances miss. Nothing is
+    trained. The idea follows ROCKET (Dempster et al., 2020).
+
+    Parameters
+    ----------
+    n_channels : int, default=1
+        The number of input channels.
+    n_timestamps : int, default=None
+        The padded length; sets the largest dilation (9 when None).
+    n_kernels : int, default=1000
+        The number of kernels, hence the size of the embedding.
+    kernel_lengths : tuple of int, default=(9,)
+        The numbers of taps (odd) of the kernels; kernels are spread evenly
+        over lengths and dilations.
+
+    References
+    ----------
+    .. [1] A. Dempster, F. Petitjean, G. I. Webb, "ROCKET: exceptionally fast
+       and accurate time series classification using random convolutional
+       kernels", Data Mining and Knowledge Discovery, 34, 1454-1495, 2020.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skts.nn import RandomConvEncoder
+    >>> net = RandomConvEncoder(n_timestamps=50, n_kernels=100)
+    >>> x, mask = torch.randn(4, 50, 1), torch.ones(4, 50, dtype=torch.bool)
+    >>> net.calibrate(x, mask)
+    >>> z, _ = net(x, mask)
+    >>> tuple(z.shape), bool(((z >= 0) & (z <= 1)).all())
+    ((4, 100), True)
+    """
+
+    def __init__(self, n_channels=1, n_timestamps=None, *, n_kernels=1000, kernel_lengths=(9,)):
+        super().__init__()
+        self.embedding_dim = n_kernels
+        n_dilations = 8
+        if not kernel_lengths or any(k < 1 or k % 2 == 0 for k in kernel_lengths):
+            raise ValueError(f"kernel_lengths={kernel_lengths!r} should hold odd positive ints.")
+        groups = []  # (kernel length, dilation)
+        for length in kernel_lengths:
+            span = max(1.0, ((n_timestamps or length) - 1) / max(length - 1, 1))
+            dilations = (
+                torch.logspace(0, math.log2(span), n_dilations, base=2).floor().int().tolist()
+            )
+            groups.extend((length, d) for d in dilations)
+        sizes = [
+            n_kernels // len(groups) + (g < n_kernels % len(groups)) for g in range(len(groups))
+        ]
+        self.dilations = []
+        for g, ((length, dilation), size) in enumerate(zip(groups, sizes)):
+            w = torch.randn(size, n_channels, length)
+            self.register_buffer(f"weight{g}", w - w.mean(dim=-1, keepdim=True))
+            self.register_buffer(f"bias{g}", torch.zeros(size))
+            self.dilations.append(dilation)
+
+    def _responses(self, x, mask):
+        h = x.transpose(1, 2)
+        for g, dilation in enumerate(self.dilations):
+            weight = getattr(self, f"weight{g}")
+            padding = dilation * (weight.shape[-1] - 1) // 2
+            yield g, F.conv1d(h, weight, padding=padding, dilation=dilation)
+
+    @torch.no_grad()
+    def calibrate(self, x, mask):
+        """Set each kernel's bias to a random quantile of its response to a random series."""
+        for g, response in self._responses(x, mask):
+            bias = getattr(self, f"bias{g}")
+            rows = torch.randint(0, x.shape[0], (bias.shape[0],), device=x.device)
+            quantiles = torch.rand(bias.shape[0], device=x.device) * 0.5 + 0.25
+            for k in range(bias.shape[0]):
+                values = response[rows[k], k][mask[rows[k]]]
+                bias[k] = torch.quantile(values, quantiles[k])
+
+    def forward(self, x, mask):
+        features = []
+        m = mask[:, None, :].to(x.dtype)
+        count = m.sum(-1).clamp_min(1.0)
+        for g, response in self._responses(x, mask):
+            positive = (response > getattr(self, f"bias{g}")[None, :, None]).to(x.dtype)
+            features.append((positive * m).sum(-1) / count)
+        return torch.cat(features, dim=1), None
+
+
+class HybridEncoder(nn.Module):
+    """A learned :class:`ConvEncoder` beside a fixed :class:`RandomConvEncoder`.
+
+    The embedding concatenates both. The learned branch is trained by the
+    pretext task and summarises the shape of the series (masked mean and max
+    pooling); the random branch measures where and how often local patterns
+    occur. ``embedding_groups`` tells the clusterer to give both blocks equal
+    weight. This is skts's default encoder: on the benchmark datasets the
+    combination clustered better than either branch alone
+    (``benchmarks/NOTES.md``).
+
+    Parameters
+    ----------
+    n_channels : int, default=1
+        The number of input channels.
+    n_timestamps : int, default=None
+        The padded length.
+    hidden_size : int, default=64
+        Features per timestamp of the learned branch.
+    depth : int or "auto", default="auto"
+        Residual blocks of the learned branch.
+    kernel_size : int, default=3
+        Convolution width of the learned branch.
+    pooling : tuple of {"mean", "max", "ppv"}, default=("mean", "max")
+        Pooling of the learned branch.
+    n_kernels : int, default=1000
+        Kernels of the random branch; 0 leaves only the learned branch.
+    kernel_lengths : tuple of int, default=(9,)
+        Kernel lengths of the random branch.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skts.nn import HybridEncoder
+    >>> net = HybridEncoder(n_timestamps=40, n_kernels=50)
+    >>> x, mask = torch.randn(3, 40, 1), torch.ones(3, 40, dtype=torch.bool)
+    >>> net.calibrate(x, mask)
+    >>> z, x_hat = net(x, mask)
+    >>> tuple(z.shape), net.embedding_groups
+    ((3, 178), (128, 50))
+    """
+
+    def __init__(
+        self,
+        n_channels=1,
+        n_timestamps=None,
+        *,
+        hidden_size=64,
+        depth="auto",
+        kernel_size=3,
+        pooling=("mean", "max"),
+        n_kernels=1000,
+        kernel_lengths=(9,),
+    ):
+        super().__init__()
+        self.learned = ConvEncoder(
+            n_channels,
+            n_timestamps,
+            hidden_size=hidden_size,
+            depth=depth,
+            kernel_size=kernel_size,
+            pooling=pooling,
+        )
+        self.random = (
+            RandomConvEncoder(
+                n_channels, n_timestamps, n_kernels=n_kernels, kernel_lengths=kernel_lengths
+            )
+            if n_kernels
+            else None
+        )
+        groups = [self.learned.embedding_dim] + ([n_kernels] if n_kernels else [])
+        self.embedding_groups = tuple(groups)
+        self.embedding_dim = sum(groups)
+
+    def calibrate(self, x, mask):
+        """Calibrate the random branch (see :meth:`RandomConvEncoder.calibrate`)."""
+        if self.random is not None:
+            self.random.calibrate(x, mask)
+
+    def forward(self, x, mask):
+        z, x_hat = self.learned(x, mask)
+        if self.random is not None:
+            z = torch.cat([z, self.random(x, mask)[0]], dim=1)
+        return z, x_hat

@@ -1,0 +1,53 @@
+"""Losses of the pretext and clustering phases, and the soft assignment they share."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+__all__ = ["MaskedMSELoss", "kl_clustering_loss", "student_t_assignment", "target_distribution"]
+
+
+class MaskedMSELoss(nn.Module):
+    """Mean squared error over the timestamps a mask selects.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skts.nn import MaskedMSELoss
+    >>> x = torch.zeros(1, 3, 1)
+    >>> x_hat = torch.tensor([[[1.0], [2.0], [100.0]]])
+    >>> MaskedMSELoss()(x_hat, x, torch.tensor([[True, True, False]]))
+    tensor(2.5000)
+    """
+
+    def forward(self, x_hat: torch.Tensor, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        m = mask[..., None].to(x_hat.dtype)
+        n = (m.sum() * x_hat.shape[-1]).clamp_min(1.0)
+        return (((x_hat - x) ** 2) * m).sum() / n
+
+
+def student_t_assignment(
+    z: torch.Tensor, centers: torch.Tensor, alpha: float = 1.0
+) -> torch.Tensor:
+    """Soft assignment of embeddings to centres with a Student's t kernel (DEC).
+
+    ``q[i, j]`` is proportional to ``(1 + |z_i - mu_j|^2 / alpha) ** (-(alpha + 1) / 2)``;
+    rows sum to 1 and the nearest centre has the largest weight. Computed in
+    float32 whatever the input precision.
+    """
+    d2 = torch.cdist(z.float(), centers.float()).pow(2)
+    logits = -(alpha + 1.0) / 2.0 * torch.log1p(d2 / alpha)
+    return torch.softmax(logits, dim=1)
+
+
+def target_distribution(q: torch.Tensor) -> torch.Tensor:
+    """DEC's sharpened target ``p_ij ∝ q_ij^2 / f_j`` with ``f_j = sum_i q_ij``."""
+    weight = q**2 / q.sum(dim=0, keepdim=True)
+    return weight / weight.sum(dim=1, keepdim=True)
+
+
+def kl_clustering_loss(q: torch.Tensor, p: torch.Tensor) -> torch.Tensor:
+    """``KL(P || Q)`` averaged over the batch, in float32."""
+    return F.kl_div(q.float().clamp_min(1e-12).log(), p.float(), reduction="batchmean")

@@ -1,0 +1,80 @@
+"""The module a clusterer trains: an encoder, a pretext corruption and cluster centres."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ._masking import split_padding
+from .losses import student_t_assignment
+
+__all__ = ["ClusteringModel"]
+
+
+class ClusteringModel(nn.Module):
+    """Wrap an encoder with what clustering needs around it.
+
+    ``forward`` takes a NaN-padded batch (batch, n_timestamps, n_channels)
+    and returns ``(q, e, x_hat, target)``:
+
+    - ``q``: soft assignments to the centres (Student's t, rows sum to 1);
+    - ``e``: the embeddings in the clustering space, an affine map of the
+      encoder's embedding (``(z - offset) @ projection``) that the clusterer
+      sets after the pretext phase (identity until then);
+    - ``x_hat``: the encoder's reconstruction of the input;
+    - ``target``: the timestamps the reconstruction loss is scored on.
+
+    In training mode a fraction ``mask_ratio`` of the observed timestamps is
+    hidden (set to 0) before encoding and becomes the reconstruction target
+    (masked reconstruction); otherwise the target is every observed
+    timestamp.
+
+    Parameters
+    ----------
+    encoder : torch.nn.Module
+        An encoder following the protocol of :mod:`skts.nn.encoders`.
+    n_clusters : int
+        The number of centres.
+    mask_ratio : float, default=0.3
+        The fraction of timestamps hidden in training mode.
+    alpha : float, default=1.0
+        Degrees of freedom of the Student's t kernel.
+    """
+
+    def __init__(self, encoder, n_clusters, *, mask_ratio=0.3, alpha=1.0):
+        super().__init__()
+        self.encoder = encoder
+        self.mask_ratio = mask_ratio
+        self.alpha = alpha
+        dim = encoder.embedding_dim
+        self.register_buffer("offset", torch.zeros(dim))
+        self.register_buffer("projection", torch.eye(dim))
+        self.centers = nn.Parameter(torch.zeros(n_clusters, dim))
+
+    @torch.no_grad()
+    def set_clustering_space(self, offset, projection, centers):
+        """Set the affine map to the clustering space and the centres in it.
+
+        The centres keep their ``nn.Parameter`` (an optimizer holding it
+        stays valid); only their values and size change.
+        """
+        device = self.centers.device
+        self.offset = torch.as_tensor(offset, dtype=torch.float32, device=device)
+        self.projection = torch.as_tensor(projection, dtype=torch.float32, device=device)
+        self.centers.data = torch.as_tensor(centers, dtype=torch.float32, device=device)
+
+    def embed(self, z):
+        """Map encoder embeddings to the clustering space."""
+        return (z - self.offset) @ self.projection
+
+    def forward(self, X):
+        x, mask = split_padding(X)
+        target = mask
+        if self.training and self.mask_ratio > 0:
+            hidden = (torch.rand(mask.shape, device=X.device) < self.mask_ratio) & mask
+            x = x.masked_fill(hidden[..., None], 0.0)
+            # A series with no hidden step (a short one) is scored on all its steps.
+            target = torch.where(hidden.any(dim=1, keepdim=True), hidden, mask)
+        z, x_hat = self.encoder(x, mask)
+        e = self.embed(z)
+        return student_t_assignment(e, self.centers, self.alpha), e, x_hat, target

@@ -1,0 +1,378 @@
+import pickle
+import warnings
+
+import joblib
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
+from sklearn.model_selection import GridSearchCV, KFold
+from sklearn.pipeline import make_pipeline
+from skorch.callbacks import EarlyStopping, ProgressBar
+
+from skts import NeuralNetClusterer, PaddingTransformer, TimeSeriesScaler, make_kmeans_baseline
+from skts.datasets import load_dataset, make_time_series_clusters
+from skts.metrics import clustering_accuracy, hungarian_scorer
+from skts.nn import ConvEncoder, FeedForward
+
+FAST = dict(max_epochs=2, batch_size=32, n_init=2, module__hidden_size=8, module__n_kernels=32)
+
+
+def fast_clusterer(**kwargs):
+    params = {**FAST, **kwargs}
+    return NeuralNetClusterer(**params)
+
+
+@pytest.fixture(scope="module")
+def blobs_series():
+    X, y = make_time_series_clusters(n_samples_per_cluster=20, random_state=0)
+    return PaddingTransformer().fit_transform(X), y
+
+
+def test_fit_sets_fitted_attributes(blobs_series):
+    X, _ = blobs_series
+    est = fast_clusterer(n_clusters=3, random_state=0).fit(X)
+    assert est.labels_.shape == (60,)
+    assert set(np.unique(est.labels_)) <= {0, 1, 2}
+    assert isinstance(est.cluster_centers_, np.ndarray) and est.cluster_centers_.shape[0] == 3
+    assert est.n_features_in_ == X.shape[1]
+    assert est.n_channels_ == 1
+    assert est.n_iter_ == 2
+    assert [row["phase"] for row in est.history_] == ["pretext", "pretext"]
+
+
+def test_predict_proba_rows_sum_to_one_and_match_predict(blobs_series):
+    X, _ = blobs_series
+    est = fast_clusterer(n_clusters=3, random_state=0).fit(X)
+    proba = est.predict_proba(X)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    np.testing.assert_array_equal(proba.argmax(axis=1), est.predict(X))
+    np.testing.assert_array_equal(est.predict(X), est.labels_)
+
+
+def test_transform_lives_in_the_space_of_the_centres(blobs_series):
+    X, _ = blobs_series
+    est = fast_clusterer(n_clusters=3, random_state=0).fit(X)
+    Z = est.transform(X)
+    assert Z.shape == (60, est.cluster_centers_.shape[1]) and Z.dtype == np.float32
+    nearest = ((Z[:, None, :] - est.cluster_centers_[None]) ** 2).sum(-1).argmin(axis=1)
+    np.testing.assert_array_equal(nearest, est.labels_)
+    np.testing.assert_allclose(est.fit_transform(X), est.transform(X), rtol=1e-5, atol=1e-5)
+
+
+def test_same_seed_same_labels_and_global_rng_untouched(blobs_series):
+    X, _ = blobs_series
+    torch.manual_seed(123)
+    expected_next = torch.rand(1)
+    torch.manual_seed(123)
+    a = fast_clusterer(n_clusters=3, random_state=7).fit(X)
+    assert torch.equal(torch.rand(1), expected_next)  # fit did not consume the global RNG
+    b = fast_clusterer(n_clusters=3, random_state=7).fit(X)
+    np.testing.assert_array_equal(a.labels_, b.labels_)
+    np.testing.assert_allclose(a.transform(X), b.transform(X))
+
+
+def test_unfitted_calls_raise_not_fitted(blobs_series):
+    X, _ = blobs_series
+    est = fast_clusterer(n_clusters=3)
+    for method in (est.predict, est.predict_proba, est.transform, est.score):
+        with pytest.raises(NotFittedError):
+            method(X)
+
+
+def test_clone_gives_an_unfitted_copy_with_the_same_params(blobs_series):
+    X, _ = blobs_series
+    est = fast_clusterer(n_clusters=3, module__hidden_size=4, random_state=0).fit(X)
+    twin = clone(est)
+    assert not hasattr(twin, "labels_")
+    assert twin.get_params()["module__hidden_size"] == 4
+    assert twin.get_params()["n_clusters"] == 3
+
+
+@pytest.mark.parametrize("dump, load", [(pickle.dumps, pickle.loads), (None, None)])
+def test_pickle_and_joblib_round_trip(blobs_series, tmp_path, dump, load):
+    X, _ = blobs_series
+    est = fast_clusterer(n_clusters=3, random_state=0).fit(X)
+    if dump is None:
+        joblib.dump(est, tmp_path / "model.joblib")
+        again = joblib.load(tmp_path / "model.joblib")
+    else:
+        again = load(dump(est))
+    np.testing.assert_array_equal(again.predict(X), est.predict(X))
+    np.testing.assert_allclose(again.predict_proba(X), est.predict_proba(X))
+    np.testing.assert_array_equal(again.labels_, est.labels_)
+
+
+def test_fixed_length_is_checked_with_a_hint(blobs_series):
+    X, _ = blobs_series
+    est = fast_clusterer(n_clusters=3, random_state=0).fit(X)
+    with pytest.raises(
+        ValueError,
+        match="X has 5 features, but NeuralNetClusterer is expecting 19.*PaddingTransformer",
+    ):
+        est.predict(X[:, :5])
+    with pytest.raises(ValueError, match="Expected series with 1 channels"):
+        est.predict(np.repeat(X, 2, axis=2))
+
+
+def test_pipeline_predicts_series_longer_and_shorter_than_in_fit():
+    X, y = make_time_series_clusters(n_samples_per_cluster=20, random_state=0)
+    pipe = make_pipeline(
+        PaddingTransformer(on_truncate="ignore"),
+        TimeSeriesScaler(),
+        fast_clusterer(n_clusters=3, random_state=0),
+    )
+    pipe.fit(X)
+    rng = np.random.RandomState(0)
+    longer = [rng.normal(size=40) for _ in range(3)]
+    shorter = [rng.normal(size=3) for _ in range(3)]
+    assert pipe.predict(longer).shape == (3,)
+    assert pipe.predict(shorter).shape == (3,)
+    assert pipe.predict_proba(longer + shorter).shape == (6, 3)
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"n_clusters": 0}, "'n_clusters' parameter"),
+        ({"lr": -1.0}, "'lr' parameter"),
+        ({"max_epochs": "forever"}, "'max_epochs' parameter"),
+        ({"clustering_loss": "kmeans"}, "'clustering_loss' parameter"),
+        ({"mask_ratio": 1.0}, "'mask_ratio' parameter"),
+        ({"n_components": 1.5}, "'n_components' parameter"),
+    ],
+)
+def test_bad_parameters_raise_clear_errors(blobs_series, params, match):
+    X, _ = blobs_series
+    with pytest.raises(ValueError, match=match):
+        fast_clusterer(**params).fit(X)
+
+
+def test_more_clusters_than_series_is_an_error():
+    with pytest.raises(ValueError, match="n_samples=4 should be >= n_clusters=5"):
+        fast_clusterer(n_clusters=5).fit(np.random.RandomState(0).normal(size=(4, 10)))
+
+
+@pytest.mark.parametrize(
+    "device, match",
+    [("gpu", "is not a device"), ("cuda:99", "CUDA"), ("tpu", "is not a device")],
+)
+def test_bad_device_names_what_is_available(blobs_series, device, match):
+    X, _ = blobs_series
+    with pytest.raises(ValueError, match=match) as info:
+        fast_clusterer(n_clusters=3, device=device).fit(X)
+    assert "Available here" in str(info.value)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the error raised without CUDA")
+def test_cuda_without_gpu_is_a_clear_error(blobs_series):
+    X, _ = blobs_series
+    with pytest.raises(ValueError, match="CUDA is not available on this machine.*'cpu'"):
+        fast_clusterer(n_clusters=3, device="cuda").fit(X)
+
+
+def test_auto_device_fits_and_stays_auto(blobs_series):
+    X, _ = blobs_series
+    est = fast_clusterer(n_clusters=3, device="auto", random_state=0).fit(X)
+    assert est.device == "auto"
+    again = pickle.loads(pickle.dumps(est))
+    assert again.device == "auto"
+    np.testing.assert_array_equal(again.predict(X), est.labels_)
+
+
+def test_set_params_reaches_module_optimizer_and_iterator(blobs_series):
+    X, _ = blobs_series
+    est = fast_clusterer(n_clusters=3, random_state=0)
+    est.set_params(
+        module__hidden_size=5, optimizer__weight_decay=0.01, iterator_train__drop_last=True
+    )
+    est.fit(X)
+    assert est.module_.encoder.learned.blocks[0].conv.out_channels == 5
+    assert est.optimizer_.param_groups[0]["weight_decay"] == 0.01
+
+
+def test_fit_ignores_labels(blobs_series):
+    X, y = blobs_series
+    a = fast_clusterer(n_clusters=3, random_state=0).fit(X, y)
+    b = fast_clusterer(n_clusters=3, random_state=0).fit(X)
+    np.testing.assert_array_equal(a.labels_, b.labels_)
+
+
+def test_verbose_zero_is_silent_and_one_prints_the_epoch_table(blobs_series, capsys):
+    X, _ = blobs_series
+    fast_clusterer(n_clusters=3, random_state=0).fit(X)
+    assert capsys.readouterr().out == ""
+    fast_clusterer(n_clusters=3, random_state=0, verbose=1).fit(X)
+    out = capsys.readouterr().out
+    assert "epoch" in out and "phase" in out and "train_loss" in out
+
+
+def test_callbacks_progress_bar_and_early_stopping(blobs_series):
+    X, _ = blobs_series
+    est = fast_clusterer(
+        n_clusters=3,
+        max_epochs=30,
+        random_state=0,
+        callbacks=[ProgressBar(), EarlyStopping(monitor="train_loss", patience=1, threshold=10.0)],
+    )
+    est.fit(X)
+    assert est.n_iter_ < 30  # stopped early, yet the clustering finished
+    assert est.labels_.shape == (60,)
+
+
+@pytest.mark.parametrize("loss", ["dec", "idec"])
+def test_clustering_loss_phase_runs_and_records_label_changes(blobs_series, loss):
+    X, _ = blobs_series
+    est = fast_clusterer(n_clusters=3, random_state=0, clustering_loss=loss, clustering_epochs=3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a collapsed toy cluster may warn
+        est.fit(X)
+    phases = [row["phase"] for row in est.history_]
+    assert phases[:2] == ["pretext", "pretext"] and "clustering" in phases
+    assert "changed" in est.history_[-1]
+    np.testing.assert_array_equal(est.predict_proba(X).argmax(1), est.labels_)
+    assert np.isfinite(est.score(X))
+
+
+def test_empty_clusters_are_reported():
+    # Four identical series cannot fill three clusters.
+    X = np.tile(np.sin(np.linspace(0, 3, 12)), (4, 1))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fast_clusterer(n_clusters=3, random_state=0, n_components=None).fit(X)
+    ours = [w for w in caught if "clusters are empty after fit" in str(w.message)]
+    assert len(ours) == 1 and issubclass(ours[0].category, ConvergenceWarning)
+    assert "2 of the n_clusters=3 clusters are empty" in str(ours[0].message)
+
+
+def test_score_is_negative_reconstruction_error(blobs_series):
+    X, _ = blobs_series
+    short = fast_clusterer(n_clusters=3, random_state=0, max_epochs=1).fit(X)
+    longer = fast_clusterer(n_clusters=3, random_state=0, max_epochs=40).fit(X)
+    assert short.score(X) < 0
+    assert longer.score(X) > short.score(X)  # more training reconstructs better
+
+
+def test_ragged_multivariate_pipeline():
+    rng = np.random.RandomState(0)
+    X = [
+        rng.normal(size=(n, 3)) + (i % 2) * np.linspace(0, 3, n)[:, None]
+        for i, n in enumerate(rng.randint(8, 20, size=40))
+    ]
+    pipe = make_pipeline(
+        PaddingTransformer(), TimeSeriesScaler(), fast_clusterer(n_clusters=2, random_state=0)
+    )
+    labels = pipe.fit_predict(X)
+    assert labels.shape == (40,)
+    assert pipe[-1].n_channels_ == 3
+
+
+def test_japanese_vowels_pipeline():
+    X, y = load_dataset("JapaneseVowels")
+    pipe = make_pipeline(
+        PaddingTransformer(),
+        TimeSeriesScaler(),
+        fast_clusterer(n_clusters=9, random_state=0, max_epochs=1),
+    )
+    labels = pipe.fit_predict(X)
+    assert labels.shape == (640,)
+    assert pipe[-1].n_channels_ == 12
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+@pytest.mark.parametrize("scoring", [hungarian_scorer, None])
+def test_grid_search_with_and_without_labels(n_jobs, scoring):
+    X, y = make_time_series_clusters(n_samples_per_cluster=15, random_state=0)
+    pipe = make_pipeline(
+        PaddingTransformer(),
+        TimeSeriesScaler(),
+        fast_clusterer(n_clusters=3, random_state=0, max_epochs=1),
+    )
+    grid = {
+        "neuralnetclusterer__lr": [1e-3, 1e-2],
+        "neuralnetclusterer__module__hidden_size": [4, 8],
+    }
+    search = GridSearchCV(
+        pipe, grid, scoring=scoring, cv=KFold(2, shuffle=True, random_state=0), n_jobs=n_jobs
+    )
+    search.fit(X, y if scoring is not None else None)
+    assert len(search.cv_results_["params"]) == 4
+    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+    assert search.best_estimator_.predict(X).shape == (45,)
+
+
+def test_kmeans_baseline_sits_beside_the_neural_pipeline():
+    X, y = make_time_series_clusters(n_samples_per_cluster=20, random_state=0)
+    for pipe in (
+        make_kmeans_baseline(3, random_state=0),
+        make_pipeline(
+            PaddingTransformer(), TimeSeriesScaler(), fast_clusterer(n_clusters=3, random_state=0)
+        ),
+    ):
+        search = GridSearchCV(
+            pipe, {}, scoring=hungarian_scorer, cv=KFold(2, shuffle=True, random_state=0)
+        )
+        search.fit(X, y)
+        assert 0 <= search.best_score_ <= 1
+    grid = GridSearchCV(
+        make_kmeans_baseline(random_state=0),
+        {"kmeans__n_clusters": [2, 3]},
+        scoring=hungarian_scorer,
+        cv=2,
+    )
+    assert grid.fit(X, y).best_params_["kmeans__n_clusters"] in (2, 3)
+
+
+def test_original_scenario_feed_forward_end_to_end():
+    """The blog post's setup, done right: padding, no labels in fit, Hungarian scoring."""
+    X, y = make_time_series_clusters(
+        n_clusters=3, n_samples_per_cluster=100, min_length=10, max_length=20, random_state=0
+    )
+    pipe = make_pipeline(
+        PaddingTransformer(),
+        TimeSeriesScaler(),
+        NeuralNetClusterer(
+            n_clusters=3,
+            module=FeedForward,
+            module__hidden_size=64,
+            module__embedding_dim=3,
+            optimizer=torch.optim.Adam,
+            lr=1e-3,
+            batch_size=8,
+            max_epochs=10,
+            random_state=0,
+        ),
+    )
+    pipe.fit(X)
+    model = pipe[-1]
+    assert model.module_.encoder.encoder[0].in_features == 19  # input: the padded length
+    assert model.module_.encoder.encoder[0].out_features == 64
+    assert len(model.history_) == 10
+    score = hungarian_scorer(pipe, X, y)
+    assert 1 / 3 <= score <= 1
+
+
+def test_default_encoder_beats_kmeans_on_the_original_scenario():
+    X, y = make_time_series_clusters(random_state=0)
+    neural = make_pipeline(
+        PaddingTransformer(), TimeSeriesScaler(), NeuralNetClusterer(3, random_state=0)
+    )
+    baseline = make_kmeans_baseline(3, random_state=0)
+    neural_acc = clustering_accuracy(y, neural.fit_predict(X))
+    baseline_acc = clustering_accuracy(y, baseline.fit_predict(X))
+    assert neural_acc >= 0.95
+    assert baseline_acc < 0.95
+
+
+def test_other_encoders_plug_in_through_module(blobs_series):
+    X, _ = blobs_series
+    conv = NeuralNetClusterer(
+        3, module=ConvEncoder, module__hidden_size=8, max_epochs=1, random_state=0
+    ).fit(X)
+    assert conv.transform(X).shape[0] == 60
+    assert conv.module_.encoder.embedding_dim == 16
+    ff = NeuralNetClusterer(
+        3, module=FeedForward, module__embedding_dim=4, max_epochs=1, random_state=0
+    ).fit(X)
+    assert ff.module_.encoder.encoder[0].in_features == X.shape[1]

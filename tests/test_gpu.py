@@ -1,0 +1,42 @@
+"""Checks that need a CUDA device; skipped cleanly without one."""
+
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from sklearn.pipeline import make_pipeline
+
+from skts import NeuralNetClusterer, PaddingTransformer, TimeSeriesScaler
+from skts.datasets import make_time_series_clusters
+from skts.metrics import clustering_accuracy
+
+pytestmark = [
+    pytest.mark.gpu,
+    pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device"),
+]
+
+
+def test_fit_predict_on_cuda_then_on_cpu():
+    X, y = make_time_series_clusters(random_state=0)
+    pipe = make_pipeline(PaddingTransformer(), TimeSeriesScaler(), NeuralNetClusterer(3, device="cuda", random_state=0))
+    labels = pipe.fit_predict(X)
+    model = pipe[-1]
+    assert next(model.module_.parameters()).device.type == "cuda"
+    assert isinstance(model.labels_, np.ndarray) and isinstance(model.cluster_centers_, np.ndarray)
+    assert clustering_accuracy(y, labels) >= 0.9
+    # Move to the CPU after fit: predictions agree up to float rounding.
+    blob = pickle.dumps(pipe)
+    pipe[-1].set_params(device="cpu")
+    cpu_labels = pipe.predict(X)
+    assert next(pipe[-1].module_.parameters()).device.type == "cpu"
+    assert (cpu_labels == labels).mean() > 0.99
+    again = pickle.loads(blob)
+    np.testing.assert_array_equal(again.predict(X), labels)
+
+
+def test_auto_picks_cuda():
+    X, _ = make_time_series_clusters(n_samples_per_cluster=20, random_state=0)
+    model = NeuralNetClusterer(3, device="auto", max_epochs=1, random_state=0).fit(PaddingTransformer().fit_transform(X))
+    assert next(model.module_.parameters()).device.type == "cuda"
+    assert model.device == "auto"
