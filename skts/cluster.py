@@ -42,6 +42,8 @@ __all__ = ["NeuralNetClusterer", "make_kmeans_baseline"]
 _AUTO_STEPS = 300
 # Series used to calibrate data-dependent encoders (random-kernel biases).
 _CALIBRATION_SAMPLES = 512
+# Series used to estimate the standardisation and PCA of the clustering space.
+_SPACE_SAMPLES = 20_000
 
 
 def _never(estimator):
@@ -57,8 +59,8 @@ class NeuralNetClusterer(ClusterMixin, TransformerMixin, NeuralNet):
     1. **pretext**: the encoder (``module``) learns from the series alone by
        masked reconstruction: a fraction ``mask_ratio`` of the observed
        timestamps is hidden and must be predicted (``criterion``);
-    2. **centres**: the embeddings are standardised (each block of the
-       encoder's embedding weighing equally), reduced by PCA
+    2. **centres**: every feature of the embeddings is standardised, the
+       whole is reduced by PCA
        (``n_components``) and clustered by :class:`~sklearn.cluster.KMeans`
        with ``n_init`` restarts; this defines the clustering space and its
        ``n_clusters`` centres;
@@ -474,20 +476,26 @@ class NeuralNetClusterer(ClusterMixin, TransformerMixin, NeuralNet):
             self.history.record("changed", changed)
 
     def _clustering_space(self, Z, seed):
-        """Standardise (blocks weighing equally), then PCA: the affine map to the clustering space."""
+        """Standardise every feature, then PCA: the affine map to the clustering space.
+
+        Means, scales and components are estimated on at most
+        ``_SPACE_SAMPLES`` series (all of them on smaller sets); constant
+        features get weight 0.
+        """
+        rng = np.random.RandomState(seed)
+        if Z.shape[0] > _SPACE_SAMPLES:
+            Z = Z[np.sort(rng.choice(Z.shape[0], _SPACE_SAMPLES, replace=False))]
         Z = Z.astype(np.float64)
         offset = Z.mean(axis=0)
         std = Z.std(axis=0)
-        groups = getattr(self.module_.encoder, "embedding_groups", (Z.shape[1],))
-        weight = np.concatenate([np.full(g, 1.0 / math.sqrt(g)) for g in groups])
-        scale = np.where(std > 1e-8, weight / np.where(std > 1e-8, std, 1.0), 0.0)
+        scale = np.where(std > 1e-8, 1.0 / np.where(std > 1e-8, std, 1.0), 0.0)
         projection = np.diag(scale)
         if self.n_components is not None and Z.shape[0] > 1 and np.any(scale > 0):
             standardised = (Z - offset) * scale
             n_components = self.n_components
             if isinstance(n_components, Integral):
                 n_components = min(n_components, *standardised.shape)
-            pca = PCA(n_components=n_components, random_state=seed).fit(standardised)
+            pca = PCA(n_components=n_components, random_state=rng).fit(standardised)
             offset = offset + np.divide(
                 pca.mean_, scale, out=np.zeros_like(offset), where=scale > 0
             )

@@ -19,7 +19,11 @@ pytestmark = [
 
 def test_fit_predict_on_cuda_then_on_cpu():
     X, y = make_time_series_clusters(random_state=0)
-    pipe = make_pipeline(PaddingTransformer(), TimeSeriesScaler(), NeuralNetClusterer(3, device="cuda", random_state=0))
+    pipe = make_pipeline(
+        PaddingTransformer(),
+        TimeSeriesScaler(),
+        NeuralNetClusterer(3, device="cuda", random_state=0),
+    )
     labels = pipe.fit_predict(X)
     model = pipe[-1]
     assert next(model.module_.parameters()).device.type == "cuda"
@@ -37,6 +41,8 @@ def test_fit_predict_on_cuda_then_on_cpu():
 
 def test_auto_picks_cuda():
     X, _ = make_time_series_clusters(n_samples_per_cluster=20, random_state=0)
-    model = NeuralNetClusterer(3, device="auto", max_epochs=1, random_state=0).fit(PaddingTransformer().fit_transform(X))
+    model = NeuralNetClusterer(3, device="auto", max_epochs=1, random_state=0).fit(
+        PaddingTransformer().fit_transform(X)
+    )
     assert next(model.module_.parameters()).device.type == "cuda"
     assert model.device == "auto"

@@ -4,10 +4,8 @@ Every encoder takes ``x`` (batch, n_timestamps, n_channels), zero-filled, and
 ``mask`` (batch, n_timestamps), True on observed timestamps, and returns
 ``(z, x_hat)``: the embeddings (batch, embedding_dim) and a reconstruction of
 ``x`` (or None when the encoder has no decoder). Every encoder exposes
-``embedding_dim``; it may expose ``embedding_groups`` (the sizes of blocks of
-the embedding that should weigh equally in clustering) and
-``calibrate(x, mask)`` (a data-dependent initialisation run once before
-training). This module knows nothing of scikit-learn.
+``embedding_dim``; it may expose ``calibrate(x, mask)``, a data-dependent
+initialisation run once before training. This module knows nothing of scikit-learn.
 """
 
 from __future__ import annotations
@@ -276,9 +274,8 @@ class HybridEncoder(nn.Module):
 
     The embedding concatenates both. The learned branch is trained by the
     pretext task and summarises the shape of the series (masked mean and max
-    pooling); the random branch measures where and how often local patterns
-    occur. ``embedding_groups`` tells the clusterer to give both blocks equal
-    weight. This is skts's default encoder: on the benchmark datasets the
+    pooling); the random branch measures how often local patterns occur.
+    This is skts's default encoder: on the benchmark datasets the
     combination clustered better than either branch alone
     (``benchmarks/NOTES.md``).
 
@@ -309,8 +306,8 @@ class HybridEncoder(nn.Module):
     >>> x, mask = torch.randn(3, 40, 1), torch.ones(3, 40, dtype=torch.bool)
     >>> net.calibrate(x, mask)
     >>> z, x_hat = net(x, mask)
-    >>> tuple(z.shape), net.embedding_groups
-    ((3, 178), (128, 50))
+    >>> tuple(z.shape)
+    (3, 178)
     """
 
     def __init__(
@@ -341,9 +338,7 @@ class HybridEncoder(nn.Module):
             if n_kernels
             else None
         )
-        groups = [self.learned.embedding_dim] + ([n_kernels] if n_kernels else [])
-        self.embedding_groups = tuple(groups)
-        self.embedding_dim = sum(groups)
+        self.embedding_dim = self.learned.embedding_dim + n_kernels
 
     def calibrate(self, x, mask):
         """Calibrate the random branch (see :meth:`RandomConvEncoder.calibrate`)."""

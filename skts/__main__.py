@@ -1,0 +1,5 @@
+"""``python -m skts``: the same as the ``skts`` command."""
+
+from .cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,296 @@
+"""The ``skts`` command: ``skts bench`` compares clusterers, ``skts cluster`` clusters a file."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+import numpy as np
+
+__all__ = ["main"]
+
+_DESCRIPTION = """\
+Neural clustering of time series.
+
+  skts bench                      compare skts with classical clusterers on the
+                                  bundled datasets and print the table
+  skts cluster FILE -k K          cluster the series of FILE into K groups and
+                                  write one label per series
+"""
+
+
+class _UserError(Exception):
+    """An error in what the user asked for: reported in one line, no traceback."""
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def _parser() -> argparse.ArgumentParser:
+    from ._benchmark import DEFAULT_DATASETS, DEFAULT_METHODS, METHODS
+
+    parser = argparse.ArgumentParser(
+        prog="skts", description=_DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    from . import __version__
+
+    parser.add_argument("--version", action="version", version=f"skts {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.required = True
+
+    bench = commands.add_parser(
+        "bench",
+        help="compare clusterers on datasets and print the table",
+        description=(
+            "Run clusterers on datasets under the field's protocol (train and test merged, "
+            "per-series z-normalisation, n_clusters = number of classes) with several seeds; "
+            "print ARI tables and write CSV, markdown and PNG files to --output."
+        ),
+    )
+    bench.add_argument(
+        "--datasets",
+        nargs="+",
+        default=list(DEFAULT_DATASETS),
+        metavar="NAME_OR_PATH",
+        help=f"dataset names ({', '.join(DEFAULT_DATASETS)}) or paths of .ts/.tsv files or of "
+        "folders of NAME_TRAIN/NAME_TEST files (default: all names)",
+    )
+    bench.add_argument(
+        "--methods",
+        nargs="+",
+        default=list(DEFAULT_METHODS),
+        choices=list(METHODS),
+        metavar="METHOD",
+        help=f"methods among {', '.join(METHODS)} (default: all)",
+    )
+    bench.add_argument(
+        "--seeds",
+        nargs="+",
+        type=int,
+        default=[0, 1, 2],
+        metavar="SEED",
+        help="seeds (default: 0 1 2)",
+    )
+    bench.add_argument(
+        "--device", default="cpu", help="device of the neural methods (default: cpu)"
+    )
+    bench.add_argument(
+        "--jobs",
+        type=_positive_int,
+        default=1,
+        help="runs in parallel, one thread each (default: 1)",
+    )
+    bench.add_argument(
+        "--output",
+        default="skts-bench-results",
+        help="folder for the result files (default: %(default)s)",
+    )
+    bench.add_argument("--no-plots", action="store_true", help="skip the PNG charts")
+    bench.add_argument("--quiet", action="store_true", help="no progress lines")
+
+    cluster = commands.add_parser(
+        "cluster",
+        help="cluster the series of a file",
+        description=(
+            "Cluster the series of INPUT with NeuralNetClusterer (behind padding and "
+            "z-normalisation) and write one label per series as CSV. INPUT may be a .ts file "
+            "(UEA/UCR), a .tsv file (UCR: label first), a .csv file (one series per row, "
+            "shorter rows padded), or a .npy/.npz array of shape (n_series, n_timestamps) or "
+            "(n_series, n_timestamps, n_channels)."
+        ),
+    )
+    cluster.add_argument("input", metavar="INPUT", help="the file of series")
+    cluster.add_argument(
+        "-k", "--n-clusters", type=_positive_int, required=True, help="the number of clusters"
+    )
+    cluster.add_argument(
+        "--device", default="cpu", help="cpu, cuda, cuda:N, mps or auto (default: cpu)"
+    )
+    cluster.add_argument("--output", help="CSV file for the labels (default: standard output)")
+    cluster.add_argument(
+        "--save-model", metavar="PATH", help="save the fitted pipeline with joblib"
+    )
+    cluster.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    cluster.add_argument(
+        "--max-epochs", default="auto", help="pretext epochs or 'auto' (default: auto)"
+    )
+    cluster.add_argument("--verbose", action="store_true", help="print the training epochs")
+    return parser
+
+
+# ---------------------------------------------------------------------------
+# skts cluster
+# ---------------------------------------------------------------------------
+
+
+def _read_csv_series(path: str) -> list[np.ndarray]:
+    series = []
+    with open(path, encoding="utf-8") as f:
+        for number, line in enumerate(f, start=1):
+            cells = [c.strip() for c in line.strip().split(",")]
+            while cells and cells[-1] in ("", "nan", "NaN"):
+                cells.pop()
+            if not cells:
+                continue
+            try:
+                series.append(np.asarray([float(c) for c in cells], dtype=np.float32))
+            except ValueError:
+                if number == 1 and not series:
+                    continue  # a header line
+                raise _UserError(
+                    f"{path}, line {number}: expected comma-separated numbers, got {line.strip()[:40]!r}"
+                ) from None
+    return series
+
+
+def read_series(path: str):
+    """Read the series of a file given to ``skts cluster``."""
+    from .datasets import load_ts, load_ucr_tsv
+
+    if not os.path.isfile(path):
+        raise _UserError(f"no such file: {path}")
+    stem = path[:-3] if path.endswith(".gz") else path
+    try:
+        if stem.endswith(".ts"):
+            return load_ts(path)[0]
+        if stem.endswith((".tsv", ".txt")):
+            return load_ucr_tsv(path)[0]
+        if stem.endswith(".csv"):
+            return _read_csv_series(path)
+        if stem.endswith(".npy"):
+            return np.load(path, allow_pickle=False)
+        if stem.endswith(".npz"):
+            with np.load(path, allow_pickle=False) as data:
+                key = "X" if "X" in data.files else data.files[0]
+                return data[key]
+    except (ValueError, OSError) as exc:
+        raise _UserError(f"could not read {path}: {exc}") from None
+    raise _UserError(
+        f"unsupported file type: {path}; expected .ts, .tsv, .csv, .npy or .npz (optionally .gz for .ts/.tsv)"
+    )
+
+
+def _cluster(args) -> int:
+    import joblib
+    from sklearn.pipeline import make_pipeline
+
+    from . import NeuralNetClusterer, PaddingTransformer, TimeSeriesScaler
+
+    X = read_series(args.input)
+    max_epochs = args.max_epochs if args.max_epochs == "auto" else _epochs(args.max_epochs)
+    model = make_pipeline(
+        PaddingTransformer(),
+        TimeSeriesScaler(),
+        NeuralNetClusterer(
+            args.n_clusters,
+            max_epochs=max_epochs,
+            device=args.device,
+            random_state=args.seed,
+            verbose=int(args.verbose),
+        ),
+    )
+    try:
+        labels = model.fit_predict(X)
+    except (ValueError, TypeError) as exc:
+        raise _UserError(str(exc)) from None
+    lines = ["series,label"] + [f"{i},{label}" for i, label in enumerate(labels)]
+    text = "\n".join(lines) + "\n"
+    if args.output:
+        with open(args.output, "w") as f:
+            f.write(text)
+    else:
+        sys.stdout.write(text)
+    if args.save_model:
+        joblib.dump(model, args.save_model)
+    counts = np.bincount(labels, minlength=args.n_clusters)
+    print(
+        f"skts: {len(labels)} series in {args.n_clusters} clusters (sizes {counts.tolist()})"
+        + (f"; labels written to {args.output}" if args.output else ""),
+        file=sys.stderr,
+    )
+    return 0
+
+
+def _epochs(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise _UserError(f"--max-epochs: expected an integer or 'auto', got {text!r}") from None
+    if value < 0:
+        raise _UserError(f"--max-epochs: expected a non-negative integer, got {value}")
+    return value
+
+
+# ---------------------------------------------------------------------------
+# skts bench
+# ---------------------------------------------------------------------------
+
+
+def _bench(args) -> int:
+    from . import _benchmark as bench
+
+    def progress(result, done, total):
+        if args.quiet:
+            return
+        detail = (
+            f"ARI {result.ari:.3f}, fit {result.fit_seconds:.1f} s"
+            if result.status == "ok"
+            else result.status
+        )
+        print(
+            f"[{done}/{total}] {result.dataset} · {result.method} · seed {result.seed}: {detail}",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    try:
+        results = bench.run_benchmark(
+            args.datasets,
+            args.methods,
+            args.seeds,
+            device=args.device,
+            n_jobs=args.jobs,
+            progress=progress,
+        )
+    except ValueError as exc:
+        raise _UserError(str(exc)) from None
+    os.makedirs(args.output, exist_ok=True)
+    bench.write_csv(results, os.path.join(args.output, "results.csv"))
+    report = bench.markdown_report(results, args.seeds)
+    with open(os.path.join(args.output, "results.md"), "w") as f:
+        f.write(report)
+    if not args.no_plots:
+        try:
+            from .plotting import plot_benchmark
+
+            plot_benchmark(results, os.path.join(args.output, "scores.png"), metric="ari")
+            plot_benchmark(results, os.path.join(args.output, "times.png"), metric="fit_seconds")
+        except ImportError as exc:
+            print(f"skts: plots skipped: {exc}", file=sys.stderr)
+    print("Adjusted Rand index (mean ± std over seeds)\n")
+    print(bench.markdown_table(results, "ari"))
+    print(f"\nFull report: {os.path.join(args.output, 'results.md')}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``skts`` command; returns the exit status."""
+    args = _parser().parse_args(argv)
+    try:
+        return _bench(args) if args.command == "bench" else _cluster(args)
+    except _UserError as exc:
+        print(f"skts: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,74 @@
+import math
+
+import numpy as np
+import pytest
+
+from skts import _benchmark as bench
+
+
+def test_missing_peer_is_marked_never_faked():
+    missing = bench.Method("ghost", lambda k, s, d: None, requires="no_such_library_skts")
+    X, y = bench.load_benchmark_dataset("synthetic")
+    result = bench.run_one(missing, X, y, "synthetic", 0)
+    assert result.status.startswith("missing")
+    assert math.isnan(result.ari)
+    table = bench.markdown_table([result])
+    assert "missing" in table
+
+
+def test_run_one_records_scores_times_and_memory():
+    X, y = bench.load_benchmark_dataset("synthetic")
+    result = bench.run_one(bench.METHODS["kmeans"], X, y, "synthetic", 0)
+    assert result.status == "ok"
+    assert -0.5 <= result.ari <= 1 and 0 <= result.accuracy <= 1 and 0 <= result.nmi <= 1
+    assert result.fit_seconds > 0 and result.predict_seconds > 0
+    assert result.n_samples == 300 and result.n_clusters == 3
+
+
+def test_csv_round_trip_and_summary(tmp_path):
+    rows = [
+        bench.Result("a", "m1", 0, 10, 2, ari=0.5, nmi=0.4, accuracy=0.8, fit_seconds=1.0),
+        bench.Result("a", "m1", 1, 10, 2, ari=0.7, nmi=0.4, accuracy=0.8, fit_seconds=3.0),
+        bench.Result("a", "m2", 0, 10, 2, ari=0.1, nmi=0.1, accuracy=0.5, fit_seconds=0.1),
+    ]
+    path = tmp_path / "r.csv"
+    bench.write_csv(rows, str(path))
+    again = bench.read_csv(str(path))
+    assert [r.ari for r in again] == [0.5, 0.7, 0.1]
+    summary = bench.summarise(again, "ari")
+    assert summary.mean["a", "m1"] == pytest.approx(0.6)
+    assert summary.std["a", "m1"] == pytest.approx(0.1)
+    table = bench.markdown_table(again)
+    assert "**0.600 ± 0.100**" in table and "| **mean** | **0.600** | 0.100 |" in table
+
+
+def test_dataset_paths_and_labels(tmp_path):
+    folder = tmp_path / "Toy"
+    folder.mkdir()
+    (folder / "Toy_TRAIN.tsv").write_text("1\t0.1\t0.2\n2\t0.3\t0.4\n")
+    (folder / "Toy_TEST.tsv").write_text("1\t0.5\t0.6\n")
+    bench.load_benchmark_dataset.cache_clear()
+    X, y = bench.load_benchmark_dataset(str(folder))
+    assert len(X) == 3 and y.tolist() == ["1", "2", "1"]
+    assert bench.dataset_label(str(folder / "Toy_TRAIN.tsv")) == "Toy"
+    with pytest.raises(ValueError, match="Unknown dataset"):
+        bench.load_benchmark_dataset("nope")
+
+
+def test_resample_makes_equal_lengths_for_peers():
+    X = np.full((2, 4, 1), np.nan)
+    X[0, :2, 0] = [0.0, 1.0]
+    X[1, :, 0] = [0.0, 1.0, 2.0, 3.0]
+    out = bench._Resample().fit_transform(X)
+    assert not np.isnan(out).any()
+    np.testing.assert_allclose(out[0, :, 0], [0, 1 / 3, 2 / 3, 1])
+    np.testing.assert_allclose(out[1, :, 0], X[1, :, 0])
+
+
+def test_peak_memory_sees_a_large_allocation():
+    with bench.PeakMemory() as memory:
+        block = np.ones(50 * 2**20 // 8)
+        block[::512] += 1
+    del block
+    if not math.isnan(memory.peak_mb):
+        assert memory.peak_mb > 30

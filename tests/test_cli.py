@@ -1,0 +1,172 @@
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from skts.cli import main
+from skts.datasets import make_time_series_clusters
+
+
+@pytest.fixture(scope="module")
+def series():
+    X, y = make_time_series_clusters(n_samples_per_cluster=8, random_state=0)
+    return X, y
+
+
+def _write_inputs(tmp_path, X, y):
+    ts = tmp_path / "data.ts"
+    ts.write_text(
+        "@problemName toy\n@univariate true\n@classLabel true 0 1 2\n@data\n"
+        + "".join(",".join(f"{v:.5f}" for v in x) + f":{label}\n" for x, label in zip(X, y))
+    )
+    tsv = tmp_path / "data.tsv"
+    longest = max(len(x) for x in X)
+    tsv.write_text(
+        "".join(
+            f"{label}\t" + "\t".join([f"{v:.5f}" for v in x] + ["NaN"] * (longest - len(x))) + "\n"
+            for x, label in zip(X, y)
+        )
+    )
+    csv = tmp_path / "data.csv"
+    csv.write_text("".join(",".join(f"{v:.5f}" for v in x) + "\n" for x in X))
+    padded = np.full((len(X), longest), np.nan, dtype=np.float32)
+    for i, x in enumerate(X):
+        padded[i, : len(x)] = x
+    npy = tmp_path / "data.npy"
+    np.save(npy, padded)
+    npz = tmp_path / "data.npz"
+    np.savez(npz, X=padded)
+    return {"ts": ts, "tsv": tsv, "csv": csv, "npy": npy, "npz": npz}
+
+
+@pytest.mark.parametrize("kind", ["ts", "tsv", "csv", "npy", "npz"])
+def test_cluster_reads_each_format_and_writes_one_label_per_series(tmp_path, series, kind, capsys):
+    X, y = series
+    path = _write_inputs(tmp_path, X, y)[kind]
+    out = tmp_path / "labels.csv"
+    code = main(["cluster", str(path), "-k", "3", "--max-epochs", "1", "--output", str(out)])
+    assert code == 0
+    lines = out.read_text().splitlines()
+    assert lines[0] == "series,label"
+    assert len(lines) == 1 + len(X)
+    labels = [int(line.split(",")[1]) for line in lines[1:]]
+    assert set(labels) <= {0, 1, 2}
+    assert "24 series in 3 clusters" in capsys.readouterr().err
+
+
+def test_cluster_prints_to_stdout_and_saves_the_model(tmp_path, series, capsys):
+    import joblib
+
+    X, y = series
+    path = _write_inputs(tmp_path, X, y)["npy"]
+    model_path = tmp_path / "model.joblib"
+    assert (
+        main(
+            ["cluster", str(path), "-k", "2", "--max-epochs", "1", "--save-model", str(model_path)]
+        )
+        == 0
+    )
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "series,label" and len(out) == 25
+    model = joblib.load(model_path)
+    assert model.predict(X).shape == (24,)
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["cluster", "missing.ts", "-k", "2"], "no such file: missing.ts"),
+        (["cluster", "{bad_ext}", "-k", "2"], "unsupported file type"),
+        (["cluster", "{bad_csv}", "-k", "2"], "expected comma-separated numbers"),
+        (["cluster", "{bad_npy}", "-k", "2"], "got a 1-D array"),
+        (["cluster", "{bad_4d}", "-k", "2"], "got a 4-D array"),
+        (
+            ["cluster", "{good}", "-k", "99", "--max-epochs", "1"],
+            "n_samples=24 should be >= n_clusters=99",
+        ),
+        (
+            ["cluster", "{good}", "-k", "2", "--max-epochs", "x"],
+            "--max-epochs: expected an integer",
+        ),
+        (["cluster", "{good}", "-k", "2", "--device", "cuda:7"], "CUDA"),
+        (["cluster", "{bad_ts}", "-k", "2"], "could not read"),
+        (["bench", "--datasets", "NoSuchSet"], "Unknown dataset 'NoSuchSet'"),
+    ],
+)
+def test_bad_inputs_give_one_clear_line_and_exit_code_2(tmp_path, series, args, message, capsys):
+    X, y = series
+    files = _write_inputs(tmp_path, X, y)
+    (tmp_path / "data.xlsx").write_text("x")
+    (tmp_path / "bad.csv").write_text("1,2,3\n4,five,6\n")
+    np.save(tmp_path / "bad.npy", np.arange(5.0))
+    np.save(tmp_path / "bad4d.npy", np.zeros((2, 3, 4, 5)))
+    (tmp_path / "bad.ts").write_text("not a ts file\n")
+    names = {
+        "bad_ext": tmp_path / "data.xlsx",
+        "bad_csv": tmp_path / "bad.csv",
+        "bad_npy": tmp_path / "bad.npy",
+        "bad_4d": tmp_path / "bad4d.npy",
+        "bad_ts": tmp_path / "bad.ts",
+        "good": files["npy"],
+    }
+    args = [a.format(**names) for a in args]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("skts: error: ")
+    assert message in err
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    "args", [["cluster", "x.ts", "-k", "0"], ["cluster", "x.ts"], ["frobnicate"]]
+)
+def test_argument_errors_exit_with_usage(args, capsys):
+    with pytest.raises(SystemExit) as info:
+        main(args)
+    assert info.value.code == 2
+    assert "usage: skts" in capsys.readouterr().err
+
+
+def test_module_entry_point_has_help_and_no_traceback_on_error(tmp_path):
+    help_text = subprocess.run(
+        [sys.executable, "-m", "skts", "--help"], capture_output=True, text=True, check=True
+    ).stdout
+    assert "skts bench" in help_text and "skts cluster" in help_text
+    failed = subprocess.run(
+        [sys.executable, "-m", "skts", "cluster", str(tmp_path / "none.csv"), "-k", "2"],
+        capture_output=True,
+        text=True,
+    )
+    assert failed.returncode == 2
+    assert "Traceback" not in failed.stderr and "no such file" in failed.stderr
+
+
+def test_bench_writes_table_csv_markdown_and_plots(tmp_path, capsys):
+    out = tmp_path / "bench"
+    code = main(
+        [
+            "bench",
+            "--datasets",
+            "synthetic",
+            "ItalyPowerDemand",
+            "--methods",
+            "kmeans",
+            "--seeds",
+            "0",
+            "1",
+            "--output",
+            str(out),
+        ]
+    )
+    assert code == 0
+    captured = capsys.readouterr()
+    assert "| dataset | kmeans |" in captured.out
+    assert "[4/4] ItalyPowerDemand · kmeans · seed 1" in captured.err
+    rows = (out / "results.csv").read_text().splitlines()
+    assert rows[0].startswith("dataset,method,seed,n_samples,n_clusters,ari,nmi,accuracy")
+    assert len(rows) == 5
+    report = (out / "results.md").read_text()
+    assert "## Adjusted Rand index" in report and "CPU cores" in report
+    assert (out / "scores.png").stat().st_size > 1000
+    assert (out / "times.png").stat().st_size > 1000

@@ -1,0 +1,62 @@
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from skts import _benchmark as bench  # noqa: E402
+from skts import plotting  # noqa: E402
+from skts.datasets import make_time_series_clusters  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
+
+
+def test_cluster_members_with_mean_and_medoid():
+    X, y = make_time_series_clusters(n_clusters=5, n_samples_per_cluster=6, random_state=0)
+    for centre in ("mean", "medoid"):
+        axes = plotting.plot_cluster_members(X, y, centre=centre)
+        assert len([ax for ax in axes if ax.get_visible()]) == 5
+        assert axes[0].get_title() == f"cluster 0 ({np.sum(y == 0)})"
+        assert axes[0].lines[-1].get_color() == "C3"
+    with pytest.raises(ValueError, match="centre should be"):
+        plotting.plot_cluster_members(X, y, centre="median")
+
+
+def test_contingency_is_matched_and_counts_every_sample():
+    y = np.array([0, 0, 1, 1, 1])
+    ax = plotting.plot_contingency(y, [1, 1, 0, 0, 1])
+    table = ax.images[0].get_array()
+    assert table.sum() == 5
+    assert np.trace(table) == 4  # clusters matched to classes before counting
+
+
+def test_embedding_projects_to_two_dimensions():
+    Z = np.random.RandomState(0).normal(size=(30, 6))
+    ax = plotting.plot_embedding(Z, np.arange(30) % 3)
+    assert ax.collections[0].get_offsets().shape == (30, 2)
+    with pytest.raises(ValueError, match="Expected embeddings of shape"):
+        plotting.plot_embedding(np.zeros(3), [0, 1, 2])
+
+
+def test_benchmark_and_scaling_charts(tmp_path):
+    rows = [
+        bench.Result("a", "m1", 0, 10, 2, ari=0.5, fit_seconds=1.0),
+        bench.Result("a", "m2", 0, 10, 2, ari=0.2, fit_seconds=2.0),
+        bench.Result("b", "m1", 0, 10, 2, ari=0.3, fit_seconds=1.5),
+        bench.Result("b", "m2", 0, 10, 2, ari=0.1, fit_seconds=0.5),
+    ]
+    ax = plotting.plot_benchmark(rows, str(tmp_path / "s.png"))
+    assert len(ax.patches) == 4
+    assert (tmp_path / "s.png").stat().st_size > 1000
+    ax = plotting.plot_benchmark(rows, metric="fit_seconds")
+    assert ax.get_yscale() == "log"
+    scaling = [{"method": "m", "n_samples": n, "fit_seconds": n / 100} for n in (100, 1000)]
+    ax = plotting.plot_scaling(scaling, str(tmp_path / "scale.png"))
+    assert ax.get_xscale() == "log" and len(ax.lines) == 1
