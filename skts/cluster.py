@@ -421,7 +421,11 @@ class NeuralNetClusterer(ClusterMixin, TransformerMixin, NeuralNet):
         self.phase_ = "pretext"
         self.n_iter_ = 0
         if any(p.requires_grad for p in encoder.parameters()):
-            self._run_epochs(X, index, self._pretext_epochs(X.shape[0]), fit_params)
+            self.module_.pretext_only = True
+            try:
+                self._run_epochs(X, index, self._pretext_epochs(X.shape[0]), fit_params)
+            finally:
+                self.module_.pretext_only = False
 
         Z = self._outputs(X)[1]
         offset, projection = self._clustering_space(Z, seed)

@@ -5,7 +5,8 @@ Every encoder takes ``x`` (batch, n_timestamps, n_channels), zero-filled, and
 ``(z, x_hat)``: the embeddings (batch, embedding_dim) and a reconstruction of
 ``x`` (or None when the encoder has no decoder). Every encoder exposes
 ``embedding_dim``; it may expose ``calibrate(x, mask)``, a data-dependent
-initialisation run once before training. This module knows nothing of scikit-learn.
+initialisation run once before training, and ``reconstruct(x, mask)``, the
+reconstruction alone when it is cheaper than the whole forward pass. This module knows nothing of scikit-learn.
 """
 
 from __future__ import annotations
@@ -344,6 +345,10 @@ class HybridEncoder(nn.Module):
         """Calibrate the random branch (see :meth:`RandomConvEncoder.calibrate`)."""
         if self.random is not None:
             self.random.calibrate(x, mask)
+
+    def reconstruct(self, x, mask):
+        """The learned branch's reconstruction; the random branch is skipped."""
+        return self.learned(x, mask)[1]
 
     def forward(self, x, mask):
         z, x_hat = self.learned(x, mask)

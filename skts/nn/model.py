@@ -27,7 +27,9 @@ class ClusteringModel(nn.Module):
     In training mode a fraction ``mask_ratio`` of the observed timestamps is
     hidden (set to 0) before encoding and becomes the reconstruction target
     (masked reconstruction); otherwise the target is every observed
-    timestamp.
+    timestamp. While ``pretext_only`` is True, ``q`` and ``e`` are None and
+    only the reconstruction is computed, through the encoder's
+    ``reconstruct(x, mask)`` when it has one (a cheaper pass).
 
     Parameters
     ----------
@@ -44,6 +46,7 @@ class ClusteringModel(nn.Module):
     def __init__(self, encoder, n_clusters, *, mask_ratio=0.3, alpha=1.0):
         super().__init__()
         self.encoder = encoder
+        self.pretext_only = False
         self.mask_ratio = mask_ratio
         self.alpha = alpha
         dim = encoder.embedding_dim
@@ -75,6 +78,10 @@ class ClusteringModel(nn.Module):
             x = x.masked_fill(hidden[..., None], 0.0)
             # A series with no hidden step (a short one) is scored on all its steps.
             target = torch.where(hidden.any(dim=1, keepdim=True), hidden, mask)
+        if self.pretext_only:
+            reconstruct = getattr(self.encoder, "reconstruct", None)
+            x_hat = reconstruct(x, mask) if reconstruct else self.encoder(x, mask)[1]
+            return None, None, x_hat, target
         z, x_hat = self.encoder(x, mask)
         e = self.embed(z)
         return student_t_assignment(e, self.centers, self.alpha), e, x_hat, target

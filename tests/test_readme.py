@@ -1,0 +1,22 @@
+"""The README's usage example runs and prints what the README says it prints."""
+
+import contextlib
+import io
+import pathlib
+import re
+
+README = pathlib.Path(__file__).resolve().parents[1] / "README.md"
+
+
+def test_usage_example_runs_and_its_output_is_quoted_truthfully():
+    text = README.read_text()
+    usage = text.split("## Usage", 1)[1]
+    code = re.search(r"```python\n(.*?)```", usage, re.S).group(1)
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(compile(code, str(README), "exec"), {"__name__": "readme"})
+    printed = out.getvalue().splitlines()
+    neural, kmeans = (float(line.split(": ")[1]) for line in printed)
+    assert neural >= 0.95 > kmeans
+    for line in printed:
+        assert f"`{line}`" in usage, f"README does not quote the printed line {line!r}"
