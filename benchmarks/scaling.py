@@ -2,14 +2,18 @@
 
 Runs NeuralNetClusterer (defaults), the KMeans baseline and tslearn's DTW
 k-means on series from ``make_time_series_clusters`` (4 clusters, one fixed
-length per run):
+length per run), each run in a fresh process so that its peak memory is its
+own (the "process" column is the whole process's peak resident memory, the
+"run" column what fit and predict added to it):
 
 - growing the number of series: 1 000, 10 000, 100 000 series of length 128;
-- growing the length: 1 000 series of length 64, 128, 256, 512, 1024.
+- growing the length: 1 000 series of length 64, 128, 256, 512, 1024;
+- one head-to-head point: 10 000 series of length 256.
 
 DTW k-means grows with n * length^2 and would take hours on the largest
-settings: above ``--dtw-max-series`` series it is timed on a random subsample
-and its times are extrapolated linearly in the number of series (marked
+settings: it is timed on a random subsample of at most ``--dtw-max-series``
+series and at most ``--dtw-max-cells / length^2`` (but at least 50), and its
+fit time is extrapolated linearly in the number of series (marked
 ``extrapolated``). Writes ``scaling.csv``, ``scaling.md`` and two log-log
 plots to ``--output``.
 
@@ -21,9 +25,12 @@ from __future__ import annotations
 import argparse
 import csv
 import math
+import multiprocessing
 import os
+import resource
 import time
 import warnings
+from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 
@@ -55,13 +62,29 @@ def build(method: str, device: str):
     raise ValueError(method)
 
 
-def measure(method: str, X: np.ndarray, device: str, dtw_max_series: int) -> dict:
-    n = X.shape[0]
+def measure(
+    method: str, n: int, length: int, device: str, dtw_max_series: int, dtw_max_cells: float
+) -> dict:
+    """One run in a fresh process, so that its peak memory is its own."""
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+        row = pool.submit(
+            _measure, method, n, length, device, dtw_max_series, dtw_max_cells
+        ).result()
+    print(row, flush=True)
+    return row
+
+
+def _measure(
+    method: str, n: int, length: int, device: str, dtw_max_series: int, dtw_max_cells: float
+) -> dict:
+    X = make_data(n, length)
     note = ""
-    if method == "tslearn-dtw" and n > dtw_max_series:
+    subsample = min(n, dtw_max_series, max(50, int(dtw_max_cells / length**2)))
+    if method == "tslearn-dtw" and subsample < n:
         rng = np.random.RandomState(0)
-        X = X[rng.choice(n, dtw_max_series, replace=False)]
-        note = f"extrapolated from {dtw_max_series} series"
+        X = X[rng.choice(n, subsample, replace=False)]
+        note = f"extrapolated from {subsample} series"
     model = build(method, device)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -76,10 +99,13 @@ def measure(method: str, X: np.ndarray, device: str, dtw_max_series: int) -> dic
     return {
         "method": method,
         "n_samples": n,
-        "length": X.shape[1],
+        "length": length,
         "fit_seconds": fit_seconds * factor,
         "predict_per_second": X.shape[0] / predict_seconds,
         "peak_memory_mb": memory.peak_mb if not note else math.nan,
+        "process_peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        if not note
+        else math.nan,
         "note": note,
     }
 
@@ -92,21 +118,30 @@ def growth_exponent(rows: list[dict], method: str, x: str) -> float:
     return float(np.polyfit(xs, ys, 1)[0])
 
 
-def report(rows_n: list[dict], rows_len: list[dict], methods: list[str]) -> str:
+def report(
+    rows_n: list[dict], rows_len: list[dict], rows_point: list[dict], methods: list[str]
+) -> str:
     def table(rows):
         lines = [
-            "| method | series | length | fit s | predict series/s | peak MB | note |",
-            "|---|---|---|---|---|---|---|",
+            "| method | series | length | fit s | predict series/s | peak MB (run) | peak MB (process) | note |",
+            "|---|---|---|---|---|---|---|---|",
         ]
         for r in rows:
             lines.append(
                 f"| {r['method']} | {r['n_samples']} | {r['length']} | {r['fit_seconds']:.1f} | "
                 f"{r['predict_per_second']:.0f} | "
                 + ("" if math.isnan(r["peak_memory_mb"]) else f"{r['peak_memory_mb']:.0f}")
+                + " | "
+                + ("" if math.isnan(r["process_peak_mb"]) else f"{r['process_peak_mb']:.0f}")
                 + f" | {r['note']} |"
             )
         return "\n".join(lines)
 
+    by_method = {r["method"]: r for r in rows_point}
+    speedup = ""
+    if "neural" in by_method and "tslearn-dtw" in by_method:
+        ratio = by_method["tslearn-dtw"]["fit_seconds"] / by_method["neural"]["fit_seconds"]
+        speedup = f"NeuralNetClusterer fits {ratio:.1f}× faster than tslearn's DTW k-means here."
     exponents = [
         f"| {m} | {growth_exponent(rows_n, m, 'n_samples'):.2f} | {growth_exponent(rows_len, m, 'length'):.2f} |"
         for m in methods
@@ -124,6 +159,12 @@ def report(rows_n: list[dict], rows_len: list[dict], methods: list[str]) -> str:
             "## Growing the length (1 000 series)",
             "",
             table(rows_len),
+            "",
+            "## Head to head: 10 000 series of length 256",
+            "",
+            table(rows_point),
+            "",
+            speedup,
             "",
             "## Observed growth exponents of fit time (slope of log time against log size)",
             "",
@@ -144,28 +185,25 @@ def main(argv=None):
     parser.add_argument("--lengths", nargs="+", type=int, default=[64, 128, 256, 512, 1024])
     parser.add_argument("--methods", nargs="+", default=["neural", "kmeans", "tslearn-dtw"])
     parser.add_argument("--dtw-max-series", type=int, default=500)
+    parser.add_argument("--dtw-max-cells", type=float, default=3e7)
     parser.add_argument("--device", default="cpu")
     args = parser.parse_args(argv)
     os.makedirs(args.output, exist_ok=True)
-    rows_n, rows_len = [], []
+    rows_n, rows_len, rows_point = [], [], []
+    limits = (args.device, args.dtw_max_series, args.dtw_max_cells)
     for n in args.sizes:
-        X = make_data(n, 128)
-        for method in args.methods:
-            rows_n.append(measure(method, X, args.device, args.dtw_max_series))
-            print(rows_n[-1], flush=True)
+        rows_n += [measure(method, n, 128, *limits) for method in args.methods]
     for length in args.lengths:
-        X = make_data(1_000, length)
-        for method in args.methods:
-            rows_len.append(measure(method, X, args.device, args.dtw_max_series))
-            print(rows_len[-1], flush=True)
+        rows_len += [measure(method, 1_000, length, *limits) for method in args.methods]
+    rows_point += [measure(m, 10_000, 256, *limits) for m in args.methods if m != "kmeans"]
     with open(os.path.join(args.output, "scaling.csv"), "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(rows_n[0]) + ["grid"])
         writer.writeheader()
-        for grid, rows in (("series", rows_n), ("length", rows_len)):
+        for grid, rows in (("series", rows_n), ("length", rows_len), ("head-to-head", rows_point)):
             for r in rows:
                 writer.writerow({**r, "grid": grid})
     with open(os.path.join(args.output, "scaling.md"), "w") as f:
-        f.write(report(rows_n, rows_len, args.methods))
+        f.write(report(rows_n, rows_len, rows_point, args.methods))
     from skts.plotting import plot_scaling
 
     plot_scaling(rows_n, os.path.join(args.output, "scaling_series.png"), x="n_samples")

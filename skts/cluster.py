@@ -32,7 +32,7 @@ from skorch.utils import to_tensor
 from ._device import resolve_device
 from ._validation import validate_time_series
 from .nn import ClusteringModel, HybridEncoder, MaskedMSELoss, split_padding
-from .nn.losses import kl_clustering_loss, target_distribution
+from .nn.losses import kl_clustering_loss, student_t_assignment, target_distribution
 from .preprocessing import PaddingTransformer, TimeSeriesScaler
 
 __all__ = ["NeuralNetClusterer", "make_kmeans_baseline"]
@@ -359,6 +359,12 @@ class NeuralNetClusterer(ClusterMixin, TransformerMixin, NeuralNet):
         q, _, x_hat, target = y_pred
         losses = []
         if self.phase_ == "pretext" or self.clustering_loss == "idec":
+            if x_hat is None:
+                raise ValueError(
+                    f"The encoder {type(self.module_.encoder).__name__} returned no reconstruction, "
+                    "which the pretext phase (and clustering_loss='idec') trains on. Give it a "
+                    "decoder, or set max_epochs=0 to use it untrained."
+                )
             x = torch.nan_to_num(to_tensor(X, device=x_hat.device))
             losses.append(self.criterion_(x_hat, x, target))
         if self.phase_ == "clustering":
@@ -433,11 +439,14 @@ class NeuralNetClusterer(ClusterMixin, TransformerMixin, NeuralNet):
         kmeans = KMeans(self.n_clusters, n_init=self.n_init, random_state=seed).fit(embedded)
         self.module_.set_clustering_space(offset, projection, kmeans.cluster_centers_)
 
-        if self.clustering_loss is not None and self.clustering_epochs > 0:
+        refine = self.clustering_loss is not None and self.clustering_epochs > 0
+        if refine:
             self._fit_clustering_phase(X, index, kmeans.labels_, fit_params)
         self.notify("on_train_end", X=X, y=None)
 
-        q, _ = self._outputs(X)
+        # Without refinement the encoder is unchanged: assign the embeddings
+        # already computed instead of encoding every series again.
+        q = self._outputs(X)[0] if refine else self._assign(Z)
         self.labels_ = q.argmax(axis=1)
         self.cluster_centers_ = self.module_.centers.detach().cpu().numpy().copy()
         self.__dict__.pop("p_target_", None)
@@ -525,25 +534,41 @@ class NeuralNetClusterer(ClusterMixin, TransformerMixin, NeuralNet):
     def _batch_tensors(self, X):
         return split_padding(torch.as_tensor(X, device=self.device))
 
-    def _outputs(self, X):
-        """Soft assignments and clustering-space embeddings of every series, as numpy.
+    def _fixed_batches(self, A):
+        """Yield ``(batch, n)``: ``A`` in batches of one size, the last one filled.
 
-        Every batch has the same size (the last one is filled with copies of
-        its first series) so that a series gets the same result whatever
-        batch it falls in: kernels chosen by batch size round differently.
+        The last batch is filled with copies of its first row and ``n`` says
+        how many rows are real: with every batch the same size, a series gets
+        the same result whatever batch it falls in (kernels chosen by batch
+        size round differently).
         """
         size = self.get_params_for("iterator_valid").get("batch_size", self.batch_size)
-        size = X.shape[0] if size == -1 else size
-        q, e = [], []
-        for start in range(0, X.shape[0], size):
-            batch = X[start : start + size]
+        size = A.shape[0] if size == -1 else size
+        for start in range(0, A.shape[0], size):
+            batch = A[start : start + size]
             n = batch.shape[0]
             if n < size:
                 batch = np.concatenate([batch, np.repeat(batch[:1], size - n, axis=0)])
+            yield batch, n
+
+    def _outputs(self, X):
+        """Soft assignments and clustering-space embeddings of every series, as numpy."""
+        q, e = [], []
+        for batch, n in self._fixed_batches(X):
             out = self.evaluation_step((batch, None), training=False)
             q.append(out[0][:n].cpu().numpy())
             e.append(out[1][:n].cpu().numpy())
         return np.concatenate(q), np.concatenate(e)
+
+    @torch.no_grad()
+    def _assign(self, Z):
+        """Soft assignments of encoder embeddings ``Z``, batched as in :meth:`_outputs`."""
+        module = self.module_
+        q = []
+        for batch, n in self._fixed_batches(Z):
+            e = module.embed(torch.as_tensor(batch, device=module.centers.device))
+            q.append(student_t_assignment(e, module.centers, module.alpha)[:n].cpu().numpy())
+        return np.concatenate(q)
 
     def _predict_outputs(self, X):
         check_is_fitted(self)

@@ -9,7 +9,7 @@ from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.model_selection import GridSearchCV, KFold
 from sklearn.pipeline import make_pipeline
-from skorch.callbacks import EarlyStopping, ProgressBar
+from skorch.callbacks import Checkpoint, EarlyStopping, LRScheduler, ProgressBar
 
 from skts import NeuralNetClusterer, PaddingTransformer, TimeSeriesScaler, make_kmeans_baseline
 from skts.datasets import load_dataset, make_time_series_clusters
@@ -218,6 +218,41 @@ def test_callbacks_progress_bar_and_early_stopping(blobs_series):
     )
     est.fit(X)
     assert est.n_iter_ < 30  # stopped early, yet the clustering finished
+    assert est.labels_.shape == (60,)
+
+
+def test_callbacks_lr_scheduler_and_checkpoint(blobs_series, tmp_path):
+    X, _ = blobs_series
+    est = fast_clusterer(
+        n_clusters=3,
+        max_epochs=3,
+        lr=0.01,
+        random_state=0,
+        callbacks=[
+            LRScheduler("StepLR", step_size=1, gamma=0.5),
+            Checkpoint(monitor="train_loss_best", dirname=str(tmp_path / "ckpt")),
+        ],
+    )
+    est.fit(X)
+    assert est.optimizer_.param_groups[0]["lr"] == pytest.approx(0.01 * 0.5**3)
+    assert (tmp_path / "ckpt" / "params.pt").exists()
+    assert any(row.get("event_cp") for row in est.history_)
+
+
+def test_encoder_without_reconstruction_needs_no_pretext(blobs_series):
+    class NoDecoder(torch.nn.Module):
+        def __init__(self, n_channels=1):
+            super().__init__()
+            self.linear = torch.nn.Linear(n_channels, 4)
+            self.embedding_dim = 4
+
+        def forward(self, x, mask):
+            return self.linear(x).mean(dim=1), None
+
+    X, _ = blobs_series
+    with pytest.raises(ValueError, match="returned no reconstruction.*max_epochs=0"):
+        NeuralNetClusterer(3, module=NoDecoder, max_epochs=1, random_state=0).fit(X)
+    est = NeuralNetClusterer(3, module=NoDecoder, max_epochs=0, random_state=0).fit(X)
     assert est.labels_.shape == (60,)
 
 

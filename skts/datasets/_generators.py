@@ -186,7 +186,8 @@ def make_cbf(
     n_samples_per_class : int, default=310
         The number of series in each class.
     n_timestamps : int, default=128
-        The series length; at least 129 - 1 = 128 keeps every event inside.
+        The series length, at least 128 so that every event (which ends by
+        timestamp 128) fits.
     shuffle : bool, default=True
         Whether to shuffle the series.
     random_state : int, RandomState instance or None, default=None
