@@ -176,6 +176,17 @@ class ConvEncoder(nn.Module):
         return z, self.head(h.transpose(1, 2))
 
 
+def _channel_subsets(n_kernels, n_channels, top):
+    """A 0/1 mask (n_kernels, n_channels): each row keeps 1 to ``top`` random channels.
+
+    The subset size is drawn log-uniformly (small subsets are as likely as
+    large ones on a log scale), then the channels uniformly.
+    """
+    size = (2 ** (torch.rand(n_kernels) * math.log2(top + 1))).floor().clamp(1, top)
+    rank = torch.rand(n_kernels, n_channels).argsort(dim=1).argsort(dim=1)
+    return (rank < size[:, None]).to(torch.float32)
+
+
 class RandomConvEncoder(nn.Module):
     """Random dilated convolutions with fixed weights, pooled as proportions.
 
@@ -187,7 +198,10 @@ class RandomConvEncoder(nn.Module):
     where its response is positive (PPV). These features respond to where
     and how often a local pattern occurs, which captures timing differences
     that pooled learned features and Euclidean distances miss. Nothing is
-    trained. The idea follows ROCKET (Dempster et al., 2020).
+    trained. With several channels each kernel reads a random subset of
+    them, of 1 to ``max_channels`` channels (size drawn log-uniformly), so
+    that patterns of a few channels are not drowned by the others. The idea
+    follows ROCKET and MiniRocket (Dempster et al., 2020, 2021).
 
     Parameters
     ----------
@@ -200,12 +214,18 @@ class RandomConvEncoder(nn.Module):
     kernel_lengths : tuple of int, default=(9,)
         The numbers of taps (odd) of the kernels; kernels are spread evenly
         over lengths and dilations.
+    max_channels : int or None, default=9
+        The most channels one kernel reads; None lets every kernel read
+        every channel.
 
     References
     ----------
     .. [1] A. Dempster, F. Petitjean, G. I. Webb, "ROCKET: exceptionally fast
        and accurate time series classification using random convolutional
        kernels", Data Mining and Knowledge Discovery, 34, 1454-1495, 2020.
+    .. [2] A. Dempster, D. F. Schmidt, G. I. Webb, "MiniRocket: a very fast
+       (almost) deterministic transform for time series classification",
+       KDD 2021.
 
     Examples
     --------
@@ -219,12 +239,22 @@ class RandomConvEncoder(nn.Module):
     ((4, 100), True)
     """
 
-    def __init__(self, n_channels=1, n_timestamps=None, *, n_kernels=1000, kernel_lengths=(9,)):
+    def __init__(
+        self,
+        n_channels=1,
+        n_timestamps=None,
+        *,
+        n_kernels=1000,
+        kernel_lengths=(9,),
+        max_channels=9,
+    ):
         super().__init__()
         self.embedding_dim = n_kernels
         n_dilations = 8
         if not kernel_lengths or any(k < 1 or k % 2 == 0 for k in kernel_lengths):
             raise ValueError(f"kernel_lengths={kernel_lengths!r} should hold odd positive ints.")
+        if max_channels is not None and max_channels < 1:
+            raise ValueError(f"max_channels should be None or an int >= 1, got {max_channels!r}.")
         groups = []  # (kernel length, dilation)
         for length in kernel_lengths:
             span = max(1.0, ((n_timestamps or length) - 1) / max(length - 1, 1))
@@ -241,6 +271,11 @@ class RandomConvEncoder(nn.Module):
             self.register_buffer(f"weight{g}", w - w.mean(dim=-1, keepdim=True))
             self.register_buffer(f"bias{g}", torch.zeros(size))
             self.dilations.append(dilation)
+        if max_channels is not None and n_channels > 1:
+            top = min(n_channels, max_channels)
+            for g in range(len(self.dilations)):
+                weight = getattr(self, f"weight{g}")
+                weight.mul_(_channel_subsets(weight.shape[0], n_channels, top)[:, :, None])
 
     def _responses(self, x, mask):
         h = x.transpose(1, 2)
@@ -298,6 +333,8 @@ class HybridEncoder(nn.Module):
         Kernels of the random branch; 0 leaves only the learned branch.
     kernel_lengths : tuple of int, default=(9,)
         Kernel lengths of the random branch.
+    max_channels : int or None, default=9
+        The most channels one kernel of the random branch reads.
 
     Examples
     --------
@@ -322,6 +359,7 @@ class HybridEncoder(nn.Module):
         pooling=("mean", "max"),
         n_kernels=1000,
         kernel_lengths=(9,),
+        max_channels=9,
     ):
         super().__init__()
         self.learned = ConvEncoder(
@@ -334,7 +372,11 @@ class HybridEncoder(nn.Module):
         )
         self.random = (
             RandomConvEncoder(
-                n_channels, n_timestamps, n_kernels=n_kernels, kernel_lengths=kernel_lengths
+                n_channels,
+                n_timestamps,
+                n_kernels=n_kernels,
+                kernel_lengths=kernel_lengths,
+                max_channels=max_channels,
             )
             if n_kernels
             else None

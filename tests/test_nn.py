@@ -1,0 +1,76 @@
+import numpy as np
+import pytest
+import torch
+
+from skts.nn import ConvEncoder, HybridEncoder, RandomConvEncoder, split_padding
+from skts.nn.losses import student_t_assignment
+
+
+def _padded(series, length):
+    """One NaN-padded (1, length, C) batch holding ``series`` (T, C)."""
+    X = torch.full((1, length, series.shape[1]), float("nan"))
+    X[0, : series.shape[0]] = series
+    return split_padding(X)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda c: ConvEncoder(c, 40, hidden_size=8),
+        lambda c: RandomConvEncoder(c, 40, n_kernels=64),
+        lambda c: HybridEncoder(c, 40, hidden_size=8, n_kernels=64),
+    ],
+    ids=["conv", "random", "hybrid"],
+)
+@pytest.mark.parametrize("n_channels", [1, 3])
+def test_embedding_ignores_padding(make, n_channels):
+    torch.manual_seed(0)
+    net = make(n_channels).eval()
+    series = torch.randn(25, n_channels)
+    if hasattr(net, "calibrate"):
+        net.calibrate(*_padded(series, 25))
+    with torch.no_grad():
+        short = net(*_padded(series, 25))[0]
+        long = net(*_padded(series, 40))[0]
+    torch.testing.assert_close(short, long, atol=1e-5, rtol=1e-5)
+
+
+def test_random_kernels_read_random_channel_subsets():
+    torch.manual_seed(0)
+    net = RandomConvEncoder(12, 50, n_kernels=400, max_channels=5)
+    weights = [getattr(net, f"weight{g}") for g in range(len(net.dilations))]
+    used = torch.cat([(w != 0).any(dim=-1) for w in weights])  # (kernels, channels)
+    per_kernel = used.sum(dim=1)
+    assert per_kernel.min() >= 1 and per_kernel.max() <= 5
+    assert len(torch.unique(per_kernel)) > 1  # subset sizes vary
+    assert used.any(dim=0).all()  # every channel is read by some kernel
+
+
+def test_random_kernels_read_every_channel_when_unlimited():
+    net = RandomConvEncoder(6, 50, n_kernels=64, max_channels=None)
+    for g in range(len(net.dilations)):
+        assert (getattr(net, f"weight{g}") != 0).any(dim=-1).all()
+
+
+def test_univariate_kernels_do_not_depend_on_max_channels():
+    torch.manual_seed(0)
+    a = RandomConvEncoder(1, 50, n_kernels=64)
+    torch.manual_seed(0)
+    b = RandomConvEncoder(1, 50, n_kernels=64, max_channels=None)
+    torch.testing.assert_close(a.weight0, b.weight0)
+
+
+@pytest.mark.parametrize("max_channels", [0, -2])
+def test_bad_max_channels_is_an_error(max_channels):
+    with pytest.raises(ValueError, match="max_channels should be None or an int >= 1"):
+        RandomConvEncoder(3, 50, max_channels=max_channels)
+
+
+def test_student_t_assignment_rows_sum_to_one_and_favour_the_nearest_centre():
+    rng = np.random.RandomState(0)
+    z = torch.as_tensor(rng.normal(size=(30, 4)), dtype=torch.float32)
+    centers = torch.as_tensor(rng.normal(size=(3, 4)), dtype=torch.float32)
+    q = student_t_assignment(z, centers)
+    torch.testing.assert_close(q.sum(dim=1), torch.ones(30))
+    nearest = torch.cdist(z, centers).argmin(dim=1)
+    assert torch.equal(q.argmax(dim=1), nearest)
