@@ -57,7 +57,7 @@ def check_time_series(
     Returns
     -------
     X_out : ndarray of shape (n_samples, n_timestamps, n_channels)
-        The series, NaN-padded to the longest one.
+        The series, NaN-padded to the longest one, in C order.
     lengths : ndarray of shape (n_samples,)
         The number of observed timestamps of each series.
 
@@ -449,7 +449,8 @@ def _array_path(X: Any, name: str, dtype: type) -> np.ndarray:
     else:
         arr = arr[:, :, None]
     with np.errstate(over="ignore"):  # overflow is reported as infinity below
-        out = arr.astype(dtype, copy=False)
+        # C order: views with negative or odd strides (X[::-1]) cannot become tensors.
+        out = np.ascontiguousarray(arr, dtype=dtype)
     _check_finite(out, name)
     return out
 

@@ -51,6 +51,25 @@ def test_predict_proba_rows_sum_to_one_and_match_predict(blobs_series):
     np.testing.assert_array_equal(est.predict(X), est.labels_)
 
 
+@pytest.mark.parametrize("loss", [None, "dec"])
+def test_labels_match_predict_across_uneven_inference_batches(blobs_series, loss):
+    # 60 series in batches of 16: the last batch is filled, and labels_ (from the
+    # embeddings fit computed, or from a fresh pass after refinement) must agree.
+    X, _ = blobs_series
+    est = fast_clusterer(
+        n_clusters=3,
+        random_state=0,
+        clustering_loss=loss,
+        clustering_epochs=2,
+        iterator_valid__batch_size=16,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a collapsed toy cluster may warn
+        est.fit(X)
+    np.testing.assert_array_equal(est.predict(X), est.labels_)
+    np.testing.assert_array_equal(est.predict(X[::-1])[::-1], est.labels_)
+
+
 def test_transform_lives_in_the_space_of_the_centres(blobs_series):
     X, _ = blobs_series
     est = fast_clusterer(n_clusters=3, random_state=0).fit(X)

@@ -164,6 +164,18 @@ def test_every_malformed_collection_raises_a_named_error(case):
         check_time_series(X)
 
 
+@pytest.mark.parametrize(
+    "view",
+    [lambda a: a[::-1], lambda a: a[:, ::2], lambda a: np.asfortranarray(a)],
+    ids=["reversed", "strided", "fortran"],
+)
+def test_array_views_come_back_in_c_order(view):
+    base = np.arange(60, dtype=np.float32).reshape(6, 10)  # no dtype copy to hide it
+    X, _ = check_time_series(view(base))
+    assert X.flags.c_contiguous
+    np.testing.assert_array_equal(X[..., 0], view(base))
+
+
 def test_validation_never_writes_into_the_input(ragged_univariate):
     X = np.array([[1.0, 2.0, np.nan], [3.0, np.nan, np.nan]])
     X_before = X.copy()
