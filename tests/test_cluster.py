@@ -430,3 +430,14 @@ def test_other_encoders_plug_in_through_module(blobs_series):
         3, module=FeedForward, module__embedding_dim=4, max_epochs=1, random_state=0
     ).fit(X)
     assert ff.module_.encoder.encoder[0].in_features == X.shape[1]
+
+
+def test_kernel_statistics_are_a_parameter_of_the_estimator(blobs_series):
+    X, _ = blobs_series
+    est = fast_clusterer(n_clusters=3, random_state=0, module__kernel_pooling=("ppv", "lspv"))
+    est.fit(X)
+    assert est.module_.encoder.random.embedding_dim == 2 * 32
+    assert est.module_.encoder.embedding_dim == 16 + 64
+    np.testing.assert_array_equal(est.labels_, est.predict(X))
+    with pytest.raises(ValueError, match="pooling"):
+        fast_clusterer(n_clusters=3, module__kernel_pooling=("mean",)).fit(X)

@@ -3,6 +3,7 @@ import pytest
 import torch
 
 from skts.nn import ConvEncoder, HybridEncoder, RandomConvEncoder, split_padding
+from skts.nn._masking import masked_lspv
 from skts.nn.losses import student_t_assignment
 
 
@@ -19,8 +20,9 @@ def _padded(series, length):
         lambda c: ConvEncoder(c, 40, hidden_size=8),
         lambda c: RandomConvEncoder(c, 40, n_kernels=64),
         lambda c: HybridEncoder(c, 40, hidden_size=8, n_kernels=64),
+        lambda c: RandomConvEncoder(c, 40, n_kernels=64, pooling=("ppv", "lspv")),
     ],
-    ids=["conv", "random", "hybrid"],
+    ids=["conv", "random", "hybrid", "random-lspv"],
 )
 @pytest.mark.parametrize("n_channels", [1, 3])
 def test_embedding_ignores_padding(make, n_channels):
@@ -74,3 +76,50 @@ def test_student_t_assignment_rows_sum_to_one_and_favour_the_nearest_centre():
     torch.testing.assert_close(q.sum(dim=1), torch.ones(30))
     nearest = torch.cdist(z, centers).argmin(dim=1)
     assert torch.equal(q.argmax(dim=1), nearest)
+
+
+def test_lspv_is_the_longest_positive_run_over_observed_steps():
+    h = torch.tensor([[[1.0, 2.0, -1.0, 3.0, 1.0, 4.0, 0.0, 5.0, 5.0, 5.0]]])
+    mask = torch.tensor([[True] * 8 + [False] * 2])
+    # Runs of positives among the 8 observed steps: 2, 3 (a zero breaks it), 1.
+    torch.testing.assert_close(masked_lspv(h, mask), torch.tensor([[3.0]]))
+    ones = torch.ones(2, 3, 6)
+    every_step = torch.ones(2, 6, dtype=torch.bool)
+    torch.testing.assert_close(masked_lspv(ones, every_step), torch.full((2, 3), 6.0))
+    assert masked_lspv(-ones, every_step).eq(0).all()
+
+
+def test_lspv_does_not_depend_on_the_length_around_a_pattern():
+    pattern = torch.tensor([-1.0, 1.0, 1.0, 1.0, -1.0])
+    short = torch.cat([pattern, -torch.ones(3)])[None, None]
+    long = torch.cat([-torch.ones(20), pattern, -torch.ones(30)])[None, None]
+    for h in (short, long):
+        mask = torch.ones(1, h.shape[-1], dtype=torch.bool)
+        torch.testing.assert_close(masked_lspv(h, mask), torch.tensor([[3.0]]))
+
+
+def test_kernel_pooling_adds_one_feature_per_kernel_and_statistic():
+    x, mask = torch.randn(5, 30, 1), torch.ones(5, 30, dtype=torch.bool)
+    torch.manual_seed(0)
+    ppv = RandomConvEncoder(1, 30, n_kernels=40)
+    torch.manual_seed(0)
+    both = RandomConvEncoder(1, 30, n_kernels=40, pooling=("ppv", "lspv"))
+    for net in (ppv, both):
+        torch.manual_seed(1)
+        net.calibrate(x, mask)
+    z_ppv, z_both = ppv(x, mask)[0], both(x, mask)[0]
+    assert z_ppv.shape == (5, 40) and z_both.shape == (5, 80) == (5, both.embedding_dim)
+    # Each kernel group yields its PPV block, then its LSPV block.
+    size = ppv.weight0.shape[0]
+    torch.testing.assert_close(z_both[:, :size], z_ppv[:, :size])
+    # The longest run cannot exceed the number of positive steps.
+    runs = z_both[:, size : 2 * size]
+    assert bool(((runs >= 0) & (runs <= z_ppv[:, :size] * 30 + 1e-4)).all())
+    hybrid = HybridEncoder(1, 30, hidden_size=8, n_kernels=40, kernel_pooling=("ppv", "lspv"))
+    assert hybrid.embedding_dim == 16 + 80
+
+
+@pytest.mark.parametrize("pooling", [(), ("mean",), ("ppv", "bogus")])
+def test_bad_kernel_pooling_is_an_error(pooling):
+    with pytest.raises(ValueError, match="pooling"):
+        RandomConvEncoder(1, 30, pooling=pooling)

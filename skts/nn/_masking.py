@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["masked_max", "masked_mean", "masked_ppv", "split_padding"]
+__all__ = ["masked_lspv", "masked_max", "masked_mean", "masked_ppv", "split_padding"]
 
 
 def split_padding(X: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -42,3 +42,18 @@ def masked_ppv(h: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """Proportion of positive values of ``h`` (batch, features, time) where ``mask`` is True."""
     m = mask[:, None, :].to(h.dtype)
     return ((h > 0).to(h.dtype) * m).sum(-1) / m.sum(-1).clamp_min(1.0)
+
+
+def masked_lspv(h: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Longest run of positive values of ``h`` (batch, features, time), in timestamps.
+
+    Only timestamps where ``mask`` is True count. The run is not divided by
+    the length of the series: a pattern that lasts 5 steps gives 5 in a short
+    series and in a long one, so that, in collections of unequal lengths, the
+    feature measures the pattern and not the length.
+    """
+    positive = (h > 0) & mask[:, None, :]
+    steps = torch.arange(h.shape[-1], device=h.device, dtype=h.dtype).expand_as(h)
+    # The last non-positive step at or before each step; -1 before the first.
+    last_break = torch.where(positive, torch.full_like(h, -1.0), steps).cummax(dim=-1).values
+    return ((steps - last_break) * positive).amax(dim=-1)

@@ -17,11 +17,12 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ._masking import masked_max, masked_mean, masked_ppv
+from ._masking import masked_lspv, masked_max, masked_mean, masked_ppv
 
 __all__ = ["ConvEncoder", "FeedForward", "HybridEncoder", "RandomConvEncoder"]
 
 _POOLING = {"mean": masked_mean, "max": masked_max, "ppv": masked_ppv}
+_KERNEL_POOLING = {"ppv": masked_ppv, "lspv": masked_lspv}
 
 
 class FeedForward(nn.Module):
@@ -217,6 +218,11 @@ class RandomConvEncoder(nn.Module):
     max_channels : int or None, default=9
         The most channels one kernel reads; None lets every kernel read
         every channel.
+    pooling : tuple of {"ppv", "lspv"}, default=("ppv",)
+        The statistics of each kernel's thresholded response, one feature
+        each: the proportion of positive values (PPV) and the longest
+        stretch of positive values, in timestamps (LSPV, from MultiRocket),
+        which measures how long a pattern lasts.
 
     References
     ----------
@@ -226,6 +232,10 @@ class RandomConvEncoder(nn.Module):
     .. [2] A. Dempster, D. F. Schmidt, G. I. Webb, "MiniRocket: a very fast
        (almost) deterministic transform for time series classification",
        KDD 2021.
+    .. [3] C. W. Tan, A. Dempster, C. Bergmeir, G. I. Webb, "MultiRocket:
+       multiple pooling operators and transformations for fast and effective
+       time series classification", Data Mining and Knowledge Discovery, 36,
+       1623-1646, 2022.
 
     Examples
     --------
@@ -247,9 +257,16 @@ class RandomConvEncoder(nn.Module):
         n_kernels=1000,
         kernel_lengths=(9,),
         max_channels=9,
+        pooling=("ppv",),
     ):
         super().__init__()
-        self.embedding_dim = n_kernels
+        unknown = set(pooling) - set(_KERNEL_POOLING)
+        if unknown or not pooling:
+            raise ValueError(
+                f"pooling={pooling!r} should be a non-empty tuple of {sorted(_KERNEL_POOLING)}."
+            )
+        self.pooling = tuple(pooling)
+        self.embedding_dim = n_kernels * len(self.pooling)
         n_dilations = 8
         if not kernel_lengths or any(k < 1 or k % 2 == 0 for k in kernel_lengths):
             raise ValueError(f"kernel_lengths={kernel_lengths!r} should hold odd positive ints.")
@@ -297,11 +314,9 @@ class RandomConvEncoder(nn.Module):
 
     def forward(self, x, mask):
         features = []
-        m = mask[:, None, :].to(x.dtype)
-        count = m.sum(-1).clamp_min(1.0)
         for g, response in self._responses(x, mask):
-            positive = (response > getattr(self, f"bias{g}")[None, :, None]).to(x.dtype)
-            features.append((positive * m).sum(-1) / count)
+            shifted = response - getattr(self, f"bias{g}")[None, :, None]
+            features.extend(_KERNEL_POOLING[name](shifted, mask) for name in self.pooling)
         return torch.cat(features, dim=1), None
 
 
@@ -335,6 +350,9 @@ class HybridEncoder(nn.Module):
         Kernel lengths of the random branch.
     max_channels : int or None, default=9
         The most channels one kernel of the random branch reads.
+    kernel_pooling : tuple of {"ppv", "lspv"}, default=("ppv",)
+        The statistics of each kernel of the random branch (see
+        :class:`RandomConvEncoder`'s ``pooling``).
 
     Examples
     --------
@@ -360,6 +378,7 @@ class HybridEncoder(nn.Module):
         n_kernels=1000,
         kernel_lengths=(9,),
         max_channels=9,
+        kernel_pooling=("ppv",),
     ):
         super().__init__()
         self.learned = ConvEncoder(
@@ -377,11 +396,14 @@ class HybridEncoder(nn.Module):
                 n_kernels=n_kernels,
                 kernel_lengths=kernel_lengths,
                 max_channels=max_channels,
+                pooling=kernel_pooling,
             )
             if n_kernels
             else None
         )
-        self.embedding_dim = self.learned.embedding_dim + n_kernels
+        self.embedding_dim = self.learned.embedding_dim + (
+            self.random.embedding_dim if self.random is not None else 0
+        )
 
     def calibrate(self, x, mask):
         """Calibrate the random branch (see :meth:`RandomConvEncoder.calibrate`)."""
