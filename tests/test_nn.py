@@ -121,5 +121,11 @@ def test_kernel_pooling_adds_one_feature_per_kernel_and_statistic():
 
 @pytest.mark.parametrize("pooling", [(), ("mean",), ("ppv", "bogus")])
 def test_bad_kernel_pooling_is_an_error(pooling):
-    with pytest.raises(ValueError, match="pooling"):
+    with pytest.raises(ValueError, match=r"pooling=.*\['lspv', 'ppv'\]"):
         RandomConvEncoder(1, 30, pooling=pooling)
+
+
+@pytest.mark.parametrize("pooling", [(), ("lspv",), ("mean", "bogus")])
+def test_bad_learned_pooling_is_an_error(pooling):
+    with pytest.raises(ValueError, match=r"pooling=.*\['max', 'mean', 'ppv'\]"):
+        ConvEncoder(1, 30, pooling=pooling)

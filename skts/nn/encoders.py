@@ -25,6 +25,13 @@ _POOLING = {"mean": masked_mean, "max": masked_max, "ppv": masked_ppv}
 _KERNEL_POOLING = {"ppv": masked_ppv, "lspv": masked_lspv}
 
 
+def _check_pooling(pooling, options):
+    """``pooling`` as a tuple, or a ValueError naming the valid ``options``."""
+    if not pooling or set(pooling) - set(options):
+        raise ValueError(f"pooling={pooling!r} should be a non-empty tuple of {sorted(options)}.")
+    return tuple(pooling)
+
+
 class FeedForward(nn.Module):
     """The simplest encoder: one hidden layer over the flattened series.
 
@@ -150,12 +157,7 @@ class ConvEncoder(nn.Module):
         super().__init__()
         if kernel_size % 2 == 0:
             raise ValueError(f"kernel_size={kernel_size} should be odd.")
-        unknown = set(pooling) - set(_POOLING)
-        if unknown or not pooling:
-            raise ValueError(
-                f"pooling={pooling!r} should be a non-empty tuple of {sorted(_POOLING)}."
-            )
-        self.pooling = tuple(pooling)
+        self.pooling = _check_pooling(pooling, _POOLING)
         if depth == "auto":
             depth = (
                 6 if n_timestamps is None else int(min(6, max(1, math.log2(max(n_timestamps, 2)))))
@@ -260,12 +262,7 @@ class RandomConvEncoder(nn.Module):
         pooling=("ppv",),
     ):
         super().__init__()
-        unknown = set(pooling) - set(_KERNEL_POOLING)
-        if unknown or not pooling:
-            raise ValueError(
-                f"pooling={pooling!r} should be a non-empty tuple of {sorted(_KERNEL_POOLING)}."
-            )
-        self.pooling = tuple(pooling)
+        self.pooling = _check_pooling(pooling, _KERNEL_POOLING)
         self.embedding_dim = n_kernels * len(self.pooling)
         n_dilations = 8
         if not kernel_lengths or any(k < 1 or k % 2 == 0 for k in kernel_lengths):
