@@ -197,13 +197,14 @@ class RandomConvEncoder(nn.Module):
     standard normal and centred, dilations spread exponentially from 1 to
     the padded length, and biases set from the data by :meth:`calibrate`
     (a random quantile of the kernel's response to a random series). Each
-    kernel contributes one feature: the proportion of observed timestamps
-    where its response is positive (PPV). These features respond to where
-    and how often a local pattern occurs, which captures timing differences
-    that pooled learned features and Euclidean distances miss. Nothing is
-    trained. With several channels each kernel reads a random subset of
-    them, of 1 to ``max_channels`` channels (size drawn log-uniformly), so
-    that patterns of a few channels are not drowned by the others. The idea
+    kernel contributes, by default, one feature: the proportion of observed
+    timestamps where its response is positive (PPV; ``pooling`` can add the
+    longest stretch of them). These features respond to how often a local
+    pattern occurs, which captures timing differences that pooled learned
+    features and Euclidean distances miss. Nothing is trained. With several
+    channels each kernel reads a random subset of them, of 1 to
+    ``max_channels`` channels (size drawn log-uniformly), so that patterns of
+    a few channels are not drowned by the others. The idea
     follows ROCKET and MiniRocket (Dempster et al., 2020, 2021).
 
     Parameters
