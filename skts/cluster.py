@@ -59,11 +59,11 @@ class NeuralNetClusterer(ClusterMixin, TransformerMixin, NeuralNet):
     1. **pretext**: the encoder (``module``) learns from the series alone by
        masked reconstruction: a fraction ``mask_ratio`` of the observed
        timestamps is hidden and must be predicted (``criterion``);
-    2. **centres**: every feature of the embeddings is standardised, the
-       whole is reduced by PCA
-       (``n_components``) and clustered by :class:`~sklearn.cluster.KMeans`
-       with ``n_init`` restarts; this defines the clustering space and its
-       ``n_clusters`` centres;
+    2. **centres**: every feature of the embeddings is standardised,
+       heavy-tailed features are down-weighted (``kurtosis_power``), the
+       whole is reduced by PCA (``n_components``) and clustered by
+       :class:`~sklearn.cluster.KMeans` with ``n_init`` restarts; this
+       defines the clustering space and its ``n_clusters`` centres;
     3. **clustering** (optional, ``clustering_loss="dec"`` or ``"idec"``):
        encoder and centres are refined by DEC's self-training loss, the
        target distribution being recomputed on all series every
@@ -98,11 +98,24 @@ class NeuralNetClusterer(ClusterMixin, TransformerMixin, NeuralNet):
     mask_ratio : float, default=0.3
         The fraction of timestamps hidden by the masked-reconstruction
         pretext, in [0, 1). With 0 the encoder is a plain autoencoder.
+    crop_length : int or None, default=512
+        In the pretext phase, series longer than this are trained on a random
+        window of ``crop_length`` timestamps, a new one at every step, which
+        bounds the cost of a step on long series; embeddings, centres and
+        predictions always read whole series. None trains on whole series.
     n_components : int, float or None, default=0.9
         The dimension of the clustering space: an int keeps that many
         principal components of the standardised embeddings, a float in
         (0, 1) as many as explain that fraction of their variance, None
         skips PCA.
+    kurtosis_power : float, default=6.0
+        Down-weights heavy-tailed features of the embeddings before PCA: a
+        standardised feature whose kurtosis ``k`` exceeds a Gaussian's (3)
+        is multiplied by ``(3 / k) ** kurtosis_power``. Most of such a
+        feature's variance comes from a few series far from the others,
+        which KMeans would otherwise spend clusters on; Gaussian-like and
+        multimodal features (kurtosis 3 or less) keep their weight. 0 weighs
+        every feature alike.
     n_init : int, default=10
         KMeans restarts on the embeddings.
     clustering_loss : {None, "dec", "idec"}, default=None
@@ -195,11 +208,13 @@ class NeuralNetClusterer(ClusterMixin, TransformerMixin, NeuralNet):
         "max_epochs": [Interval(Integral, 0, None, closed="left"), StrOptions({"auto"})],
         "batch_size": [Interval(Integral, 1, None, closed="left"), Options(Integral, {-1})],
         "mask_ratio": [Interval(Real, 0, 1, closed="left")],
+        "crop_length": [Interval(Integral, 1, None, closed="left"), None],
         "n_components": [
             Interval(Integral, 1, None, closed="left"),
             Interval(RealNotInt, 0, 1, closed="neither"),
             None,
         ],
+        "kurtosis_power": [Interval(Real, 0, None, closed="left")],
         "n_init": [Interval(Integral, 1, None, closed="left")],
         "clustering_loss": [StrOptions({"dec", "idec"}), None],
         "clustering_epochs": [Interval(Integral, 0, None, closed="left")],
@@ -222,7 +237,9 @@ class NeuralNetClusterer(ClusterMixin, TransformerMixin, NeuralNet):
         max_epochs="auto",
         batch_size=64,
         mask_ratio=0.3,
+        crop_length=512,
         n_components=0.9,
+        kurtosis_power=6.0,
         n_init=10,
         clustering_loss=None,
         clustering_epochs=100,
@@ -256,7 +273,9 @@ class NeuralNetClusterer(ClusterMixin, TransformerMixin, NeuralNet):
         )
         self.n_clusters = n_clusters
         self.mask_ratio = mask_ratio
+        self.crop_length = crop_length
         self.n_components = n_components
+        self.kurtosis_power = kurtosis_power
         self.n_init = n_init
         self.clustering_loss = clustering_loss
         self.clustering_epochs = clustering_epochs
@@ -348,6 +367,13 @@ class NeuralNetClusterer(ClusterMixin, TransformerMixin, NeuralNet):
     def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
         super().on_epoch_begin(net, dataset_train, dataset_valid, **kwargs)
         self.history.record("phase", self.phase_)
+
+    def train_step_single(self, batch, **fit_params):
+        """One optimizer step; in the pretext phase, on random crops of long series."""
+        Xi, yi = batch
+        if self.phase_ == "pretext" and self.crop_length is not None:
+            Xi = _random_crops(to_tensor(Xi, device=self.device), self.crop_length)
+        return super().train_step_single((Xi, yi), **fit_params)
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         """Pretext loss, clustering loss, or both, by phase.
@@ -489,9 +515,9 @@ class NeuralNetClusterer(ClusterMixin, TransformerMixin, NeuralNet):
             self.history.record("changed", changed)
 
     def _clustering_space(self, Z, seed):
-        """Standardise every feature, then PCA: the affine map to the clustering space.
+        """Standardise, down-weight heavy tails, then PCA: the affine map to the clustering space.
 
-        Means, scales and components are estimated on at most
+        Means, scales, weights and components are estimated on at most
         ``_SPACE_SAMPLES`` series (all of them on smaller sets); constant
         features get weight 0.
         """
@@ -502,9 +528,13 @@ class NeuralNetClusterer(ClusterMixin, TransformerMixin, NeuralNet):
         offset = Z.mean(axis=0)
         std = Z.std(axis=0)
         scale = np.where(std > 1e-8, 1.0 / np.where(std > 1e-8, std, 1.0), 0.0)
+        standardised = (Z - offset) * scale
+        if self.kurtosis_power > 0:
+            weights = _tail_weights(standardised, self.kurtosis_power)
+            scale *= weights
+            standardised *= weights
         projection = np.diag(scale)
         if self.n_components is not None and Z.shape[0] > 1 and np.any(scale > 0):
-            standardised = (Z - offset) * scale
             n_components = self.n_components
             if isinstance(n_components, Integral):
                 n_components = min(n_components, *standardised.shape)
@@ -679,6 +709,45 @@ class NeuralNetClusterer(ClusterMixin, TransformerMixin, NeuralNet):
                     total += float(loss) * Xb.shape[0]
                     count += Xb.shape[0]
         return -total / count
+
+
+def _tail_weights(standardised, power):
+    """Weights ``min(1, 3 / kurtosis) ** power`` of standardised features (columns).
+
+    A feature whose kurtosis exceeds a Gaussian's (3) is heavy-tailed: a
+    few series far from the others make most of its variance. Constant
+    (all-zero) columns get weight 1; their scale is already 0.
+    """
+    second = np.zeros(standardised.shape[1])
+    fourth = np.zeros(standardised.shape[1])
+    for start in range(0, standardised.shape[0], 4096):  # bounded temporaries
+        squares = standardised[start : start + 4096] ** 2
+        second += squares.sum(axis=0)
+        fourth += (squares**2).sum(axis=0)
+    second /= standardised.shape[0]
+    fourth /= standardised.shape[0]
+    kurtosis = np.divide(fourth, second**2, out=np.full_like(fourth, 3.0), where=second > 0)
+    return np.minimum(1.0, 3.0 / kurtosis) ** power
+
+
+def _random_crops(X, length):
+    """A random window of ``length`` timestamps from each series of the padded batch ``X``.
+
+    Windows start uniformly among the positions that keep them inside the
+    observed part of their series; a series no longer than ``length`` is
+    kept whole (with its padding). A batch no longer than ``length`` is
+    returned unchanged.
+    """
+    n_timestamps = X.shape[1]
+    if n_timestamps <= length:
+        return X
+    observed = ~torch.isnan(X).all(dim=-1)
+    # The end of each series: one past its last observed timestamp.
+    end = n_timestamps - observed.flip(1).to(torch.int8).argmax(dim=1)
+    room = (end - length).clamp_min(0) + 1
+    start = (torch.rand(X.shape[0], device=X.device) * room).long()
+    steps = (start[:, None] + torch.arange(length, device=X.device)).clamp_max(n_timestamps - 1)
+    return torch.gather(X, 1, steps[..., None].expand(-1, -1, X.shape[2]))
 
 
 def _zero_filled_vectors(X):

@@ -7,11 +7,13 @@ import pytest
 import torch
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
+from sklearn.metrics import adjusted_rand_score
 from sklearn.model_selection import GridSearchCV, KFold
 from sklearn.pipeline import make_pipeline
 from skorch.callbacks import Checkpoint, EarlyStopping, LRScheduler, ProgressBar
 
 from skts import NeuralNetClusterer, PaddingTransformer, TimeSeriesScaler, make_kmeans_baseline
+from skts.cluster import _random_crops, _tail_weights
 from skts.datasets import load_dataset, make_time_series_clusters
 from skts.metrics import clustering_accuracy, hungarian_scorer
 from skts.nn import ConvEncoder, FeedForward
@@ -160,6 +162,7 @@ def test_pipeline_predicts_series_longer_and_shorter_than_in_fit():
         ({"clustering_loss": "kmeans"}, "'clustering_loss' parameter"),
         ({"mask_ratio": 1.0}, "'mask_ratio' parameter"),
         ({"n_components": 1.5}, "'n_components' parameter"),
+        ({"crop_length": 0}, "'crop_length' parameter"),
     ],
 )
 def test_bad_parameters_raise_clear_errors(blobs_series, params, match):
@@ -441,3 +444,95 @@ def test_kernel_statistics_are_a_parameter_of_the_estimator(blobs_series):
     np.testing.assert_array_equal(est.labels_, est.predict(X))
     with pytest.raises(ValueError, match="pooling"):
         fast_clusterer(n_clusters=3, module__kernel_pooling=("mean",)).fit(X)
+
+
+def test_random_crops_are_windows_of_the_observed_steps():
+    torch.manual_seed(0)
+    lengths = [30, 12, 5, 30]
+    X = torch.full((4, 30, 2), float("nan"))
+    for i, n in enumerate(lengths):
+        X[i, :n] = torch.arange(n, dtype=torch.float32)[:, None] + 100 * i
+    crops = _random_crops(X, 10)
+    assert crops.shape == (4, 10, 2)
+    for i, n in enumerate(lengths):
+        values = crops[i, :, 0] - 100 * i
+        if n >= 10:  # a run of 10 consecutive steps inside the series
+            assert not torch.isnan(values).any()
+            np.testing.assert_array_equal(torch.diff(values).numpy(), np.ones(9))
+            assert 0 <= values[0] <= n - 10
+        else:  # kept whole, with its padding
+            torch.testing.assert_close(crops[i], X[i, :10], equal_nan=True)
+    starts = {int(_random_crops(X, 10)[0, 0, 0]) for _ in range(50)}
+    assert len(starts) > 5  # the window moves
+    assert _random_crops(X, 30) is X
+
+
+class _LengthRecorder(ConvEncoder):
+    """A ConvEncoder that records the length of every batch it encodes."""
+
+    def forward(self, x, mask):
+        self.lengths.append((self.training, x.shape[1]))
+        return super().forward(x, mask)
+
+
+@pytest.mark.parametrize("crop_length, expected", [(8, 8), (None, 19), (100, 19)])
+def test_pretext_trains_on_crops_and_embeds_whole_series(blobs_series, crop_length, expected):
+    X, _ = blobs_series
+    encoder = _LengthRecorder(hidden_size=4)
+    encoder.lengths = []
+    est = NeuralNetClusterer(3, module=encoder, max_epochs=1, crop_length=crop_length)
+    est.fit(X)
+    assert X.shape[1] == 19
+    trained = {n for training, n in encoder.lengths if training}
+    embedded = {n for training, n in encoder.lengths if not training}
+    assert trained == {expected}
+    assert embedded == {19}
+
+
+class _Values(torch.nn.Module):
+    """An encoder without parameters whose embedding is the series itself."""
+
+    def __init__(self, n_timestamps=1):
+        super().__init__()
+        self.embedding_dim = n_timestamps
+
+    def forward(self, x, mask):
+        return x[..., 0], None
+
+
+def _groups_and_outliers():
+    """Two groups split by the first 2 values; 3 series are outliers on the other 6."""
+    rng = np.random.RandomState(0)
+    groups = np.repeat([0, 1], 50)
+    X = rng.normal(size=(100, 8))
+    X[:, :2] += 4.0 * groups[:, None]
+    X[:3, 2:] += 40.0
+    return X, groups
+
+
+def test_tail_weights_spare_gaussian_and_bimodal_features_only():
+    rng = np.random.RandomState(0)
+    gaussian = rng.normal(size=5000)
+    bimodal = np.repeat([-1.0, 1.0], 2500) + 0.1 * rng.normal(size=5000)
+    spiky = np.where(np.arange(5000) < 25, 30.0, 0.0) + rng.normal(size=5000)
+    columns = np.column_stack([gaussian, bimodal, spiky, np.zeros(5000)])
+    standardised = (columns - columns.mean(0)) / np.where(columns.std(0) > 0, columns.std(0), 1)
+    weights = _tail_weights(standardised, 6.0)
+    np.testing.assert_allclose(weights[[1, 3]], 1.0)
+    assert weights[0] > 0.9
+    assert weights[2] < 1e-3
+    np.testing.assert_array_equal(_tail_weights(standardised, 0.0), np.ones(4))
+
+
+@pytest.mark.parametrize("power", [6.0, 0.0])
+def test_heavy_tailed_features_do_not_make_the_clusters(power):
+    X, groups = _groups_and_outliers()
+    est = NeuralNetClusterer(
+        2, module=_Values(8), max_epochs=0, kurtosis_power=power, random_state=0
+    ).fit(X[..., None])
+    found = adjusted_rand_score(groups, est.labels_)
+    if power > 0:
+        assert found == 1.0
+    else:  # every feature weighs the same: KMeans isolates the outliers
+        assert found < 0.1
+        assert np.bincount(est.labels_).min() <= 3
