@@ -105,9 +105,9 @@ class NeuralNetClusterer(ClusterMixin, TransformerMixin, NeuralNet):
         predictions always read whole series. None trains on whole series.
     n_components : int, float or None, default=0.9
         The dimension of the clustering space: an int keeps that many
-        principal components of the standardised embeddings, a float in
-        (0, 1) as many as explain that fraction of their variance, None
-        skips PCA.
+        principal components of the standardised (and weighted) embeddings,
+        a float in (0, 1) as many as explain that fraction of their
+        variance, None skips PCA.
     kurtosis_power : float, default=6.0
         Down-weights heavy-tailed features of the embeddings before PCA: a
         standardised feature whose kurtosis ``k`` exceeds a Gaussian's (3)
