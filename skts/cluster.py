@@ -371,7 +371,8 @@ class NeuralNetClusterer(ClusterMixin, TransformerMixin, NeuralNet):
     def train_step_single(self, batch, **fit_params):
         """One optimizer step; in the pretext phase, on random crops of long series."""
         Xi, yi = batch
-        if self.phase_ == "pretext" and self.crop_length is not None:
+        crop = self.phase_ == "pretext" and self.crop_length is not None
+        if crop and Xi.shape[1] > self.crop_length:
             Xi = _random_crops(to_tensor(Xi, device=self.device), self.crop_length)
         return super().train_step_single((Xi, yi), **fit_params)
 
