@@ -163,6 +163,7 @@ def test_pipeline_predicts_series_longer_and_shorter_than_in_fit():
         ({"mask_ratio": 1.0}, "'mask_ratio' parameter"),
         ({"n_components": 1.5}, "'n_components' parameter"),
         ({"crop_length": 0}, "'crop_length' parameter"),
+        ({"kurtosis_power": -1.0}, "'kurtosis_power' parameter"),
     ],
 )
 def test_bad_parameters_raise_clear_errors(blobs_series, params, match):
