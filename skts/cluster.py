@@ -747,7 +747,7 @@ def _random_crops(X, length):
     end = n_timestamps - observed.flip(1).to(torch.int8).argmax(dim=1)
     room = (end - length).clamp_min(0) + 1
     start = (torch.rand(X.shape[0], device=X.device) * room).long()
-    steps = (start[:, None] + torch.arange(length, device=X.device)).clamp_max(n_timestamps - 1)
+    steps = start[:, None] + torch.arange(length, device=X.device)  # stays below n_timestamps
     return torch.gather(X, 1, steps[..., None].expand(-1, -1, X.shape[2]))
 
 
