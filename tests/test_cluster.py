@@ -447,6 +447,21 @@ def test_kernel_statistics_are_a_parameter_of_the_estimator(blobs_series):
         fast_clusterer(n_clusters=3, module__kernel_pooling=("mean",)).fit(X)
 
 
+def test_bias_quantiles_are_a_parameter_of_the_estimator(blobs_series):
+    X, _ = blobs_series
+    est = fast_clusterer(n_clusters=3, random_state=0, module__bias_quantiles=(0.5, 0.5))
+    est.fit(X)
+    assert est.module_.encoder.random.bias_quantiles == (0.5, 0.5)
+    default = fast_clusterer(n_clusters=3, random_state=0).fit(X)
+    # Same seed, same kernels: only the biases differ.
+    torch.testing.assert_close(
+        est.module_.encoder.random.weight0, default.module_.encoder.random.weight0
+    )
+    assert not torch.equal(est.module_.encoder.random.bias0, default.module_.encoder.random.bias0)
+    with pytest.raises(ValueError, match="bias_quantiles"):
+        fast_clusterer(n_clusters=3, module__bias_quantiles=(0.9, 0.1)).fit(X)
+
+
 def test_random_crops_are_windows_of_the_observed_steps():
     torch.manual_seed(0)
     lengths = [30, 12, 5, 30]

@@ -119,6 +119,36 @@ def test_kernel_pooling_adds_one_feature_per_kernel_and_statistic():
     assert hybrid.embedding_dim == 16 + 80
 
 
+@pytest.mark.parametrize("bias_quantiles", [(0.25, 0.75), (0.5, 0.5), (0.0, 0.1)])
+def test_biases_are_quantiles_of_the_response_in_the_given_range(bias_quantiles):
+    """With one series to calibrate on, each bias lies between its response's quantiles."""
+    torch.manual_seed(0)
+    low, high = bias_quantiles
+    net = RandomConvEncoder(1, 60, n_kernels=80, bias_quantiles=bias_quantiles)
+    x, mask = torch.randn(1, 60, 1), torch.ones(1, 60, dtype=torch.bool)
+    net.calibrate(x, mask)
+    for g, response in net._responses(x, mask):
+        bias = getattr(net, f"bias{g}")
+        lo = torch.quantile(response[0], low, dim=1)
+        hi = torch.quantile(response[0], high, dim=1)
+        assert bool(((bias >= lo - 1e-5) & (bias <= hi + 1e-5)).all())
+    # The share of the series above its own bias (the PPV) mirrors the quantile.
+    ppv = net(x, mask)[0][0]
+    assert bool(((ppv >= 1 - high - 0.05) & (ppv <= 1 - low + 0.05)).all())
+
+
+def test_bias_quantiles_reach_the_random_branch():
+    hybrid = HybridEncoder(1, 30, hidden_size=8, n_kernels=40, bias_quantiles=(0.5, 0.5))
+    assert hybrid.random.bias_quantiles == (0.5, 0.5)
+    assert RandomConvEncoder(1, 30, n_kernels=40).bias_quantiles == (0.25, 0.75)
+
+
+@pytest.mark.parametrize("bias_quantiles", [(0.8, 0.2), (-0.1, 0.5), (0.5, 1.5), (0.5,), "mid"])
+def test_bad_bias_quantiles_is_an_error(bias_quantiles):
+    with pytest.raises(ValueError, match=r"bias_quantiles=.*0 <= low <= high <= 1"):
+        RandomConvEncoder(1, 30, bias_quantiles=bias_quantiles)
+
+
 @pytest.mark.parametrize("pooling", [(), ("mean",), ("ppv", "bogus")])
 def test_bad_kernel_pooling_is_an_error(pooling):
     with pytest.raises(ValueError, match=r"pooling=.*\['lspv', 'ppv'\]"):

@@ -32,6 +32,19 @@ def _check_pooling(pooling, options):
     return tuple(pooling)
 
 
+def _check_quantiles(bias_quantiles):
+    """``bias_quantiles`` as ``(low, high)`` floats, or a ValueError."""
+    try:
+        low, high = (float(q) for q in bias_quantiles)
+    except (TypeError, ValueError):
+        low = high = float("nan")
+    if not 0.0 <= low <= high <= 1.0:
+        raise ValueError(
+            f"bias_quantiles={bias_quantiles!r} should be two floats with 0 <= low <= high <= 1."
+        )
+    return low, high
+
+
 class FeedForward(nn.Module):
     """The simplest encoder: one hidden layer over the flattened series.
 
@@ -196,7 +209,8 @@ class RandomConvEncoder(nn.Module):
     ``n_kernels`` convolution kernels of length 9 with weights drawn from a
     standard normal and centred, dilations spread exponentially from 1 to
     the padded length, and biases set from the data by :meth:`calibrate`
-    (a random quantile of the kernel's response to a random series). Each
+    (a random quantile, drawn uniformly from ``bias_quantiles``, of the
+    kernel's response to a random series). Each
     kernel contributes, by default, one feature: the proportion of observed
     timestamps where its response is positive (PPV; ``pooling`` can add the
     longest stretch of them). These features respond to how often a local
@@ -226,6 +240,12 @@ class RandomConvEncoder(nn.Module):
         each: the proportion of positive values (PPV) and the longest
         stretch of positive values, in timestamps (LSPV, from MultiRocket),
         which measures how long a pattern lasts.
+    bias_quantiles : tuple of two floats, default=(0.25, 0.75)
+        The range, within [0, 1], of the quantile of its response that
+        :meth:`calibrate` gives each kernel as bias; ``(0.5, 0.5)`` puts
+        every bias at the median, so each kernel's PPV splits the series
+        into those where its pattern is more or less frequent than usual.
+        Which range suits depends on the data (``benchmarks/NOTES.md``).
 
     References
     ----------
@@ -261,9 +281,11 @@ class RandomConvEncoder(nn.Module):
         kernel_lengths=(9,),
         max_channels=9,
         pooling=("ppv",),
+        bias_quantiles=(0.25, 0.75),
     ):
         super().__init__()
         self.pooling = _check_pooling(pooling, _KERNEL_POOLING)
+        self.bias_quantiles = _check_quantiles(bias_quantiles)
         self.embedding_dim = n_kernels * len(self.pooling)
         n_dilations = 8
         if not kernel_lengths or any(k < 1 or k % 2 == 0 for k in kernel_lengths):
@@ -302,10 +324,11 @@ class RandomConvEncoder(nn.Module):
     @torch.no_grad()
     def calibrate(self, x, mask):
         """Set each kernel's bias to a random quantile of its response to a random series."""
+        low, high = self.bias_quantiles
         for g, response in self._responses(x, mask):
             bias = getattr(self, f"bias{g}")
             rows = torch.randint(0, x.shape[0], (bias.shape[0],), device=x.device)
-            quantiles = torch.rand(bias.shape[0], device=x.device) * 0.5 + 0.25
+            quantiles = torch.rand(bias.shape[0], device=x.device) * (high - low) + low
             for k in range(bias.shape[0]):
                 values = response[rows[k], k][mask[rows[k]]]
                 bias[k] = torch.quantile(values, quantiles[k])
@@ -351,6 +374,9 @@ class HybridEncoder(nn.Module):
     kernel_pooling : tuple of {"ppv", "lspv"}, default=("ppv",)
         The statistics of each kernel of the random branch (see
         :class:`RandomConvEncoder`'s ``pooling``).
+    bias_quantiles : tuple of two floats, default=(0.25, 0.75)
+        The range of the random branch's bias quantiles (see
+        :class:`RandomConvEncoder`).
 
     Examples
     --------
@@ -377,6 +403,7 @@ class HybridEncoder(nn.Module):
         kernel_lengths=(9,),
         max_channels=9,
         kernel_pooling=("ppv",),
+        bias_quantiles=(0.25, 0.75),
     ):
         super().__init__()
         self.learned = ConvEncoder(
@@ -395,6 +422,7 @@ class HybridEncoder(nn.Module):
                 kernel_lengths=kernel_lengths,
                 max_channels=max_channels,
                 pooling=kernel_pooling,
+                bias_quantiles=bias_quantiles,
             )
             if n_kernels
             else None
