@@ -11,7 +11,7 @@ from numbers import Integral, Real
 import numpy as np
 import torch
 from sklearn.base import ClusterMixin, TransformerMixin
-from sklearn.cluster import KMeans
+from sklearn.cluster import AgglomerativeClustering, KMeans
 from sklearn.decomposition import PCA
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.pipeline import Pipeline, make_pipeline
@@ -44,6 +44,8 @@ _AUTO_STEPS = 300
 _CALIBRATION_SAMPLES = 512
 # Series used to estimate the standardisation and PCA of the clustering space.
 _SPACE_SAMPLES = 20_000
+# Ward linkage holds n * (n - 1) / 2 distances: 100 MB and about 2 s at 5 000.
+_WARD_SAMPLES = 5_000
 
 
 def _never(estimator):
@@ -60,10 +62,11 @@ class NeuralNetClusterer(ClusterMixin, TransformerMixin, NeuralNet):
        masked reconstruction: a fraction ``mask_ratio`` of the observed
        timestamps is hidden and must be predicted (``criterion``);
     2. **centres**: every feature of the embeddings is standardised,
-       heavy-tailed features are down-weighted (``kurtosis_power``), the
-       whole is reduced by PCA (``n_components``) and clustered by
-       :class:`~sklearn.cluster.KMeans` with ``n_init`` restarts; this
-       defines the clustering space and its ``n_clusters`` centres;
+       heavy-tailed features are down-weighted (``kurtosis_power``) and the
+       whole is reduced by PCA (``n_components``): the clustering space. Its
+       ``n_clusters`` centres are found there by Ward's hierarchical
+       clustering or by KMeans (``centers``), and each series belongs to
+       its nearest centre;
     3. **clustering** (optional, ``clustering_loss="dec"`` or ``"idec"``):
        encoder and centres are refined by DEC's self-training loss, the
        target distribution being recomputed on all series every
@@ -116,11 +119,20 @@ class NeuralNetClusterer(ClusterMixin, TransformerMixin, NeuralNet):
         which KMeans would otherwise spend clusters on; Gaussian-like and
         multimodal features (kurtosis 3 or less) keep their weight. 0 weighs
         every feature alike.
+    centers : {"ward", "kmeans"}, default="ward"
+        How the centres are found in the clustering space. ``"ward"``: the
+        means of the clusters of Ward's agglomerative clustering
+        (:class:`~sklearn.cluster.AgglomerativeClustering`, on at most 5 000
+        series drawn at random), deterministic given the embeddings.
+        ``"kmeans"``: :class:`~sklearn.cluster.KMeans` with ``n_init``
+        restarts, which minimises the within-cluster variance but more often
+        splits the data along its largest variation rather than along
+        its groups (``benchmarks/NOTES.md``).
     n_init : int, default=10
-        KMeans restarts on the embeddings.
+        KMeans restarts on the embeddings, with ``centers="kmeans"``.
     clustering_loss : {None, "dec", "idec"}, default=None
-        The refinement phase: None keeps the KMeans centres (the best choice
-        on average in published benchmarks), ``"dec"`` trains on the KL
+        The refinement phase: None keeps the centres found by ``centers``
+        (the best choice on average in published benchmarks), ``"dec"`` trains on the KL
         divergence to DEC's target distribution, ``"idec"`` adds it to the
         reconstruction loss with weight ``gamma``.
     clustering_epochs : int, default=100
@@ -135,7 +147,8 @@ class NeuralNetClusterer(ClusterMixin, TransformerMixin, NeuralNet):
     alpha : float, default=1.0
         Degrees of freedom of the Student's t kernel of ``predict_proba``.
     random_state : int, RandomState instance or None, default=None
-        Seeds torch (weights, masking, batch order) and KMeans for ``fit``;
+        Seeds torch (weights, masking, batch order), PCA, KMeans and the
+        sampling of series for ``fit``;
         the global random generators are left untouched. Fits on the CPU
         with the same seed give identical labels.
     device : str, default="cpu"
@@ -215,6 +228,7 @@ class NeuralNetClusterer(ClusterMixin, TransformerMixin, NeuralNet):
             None,
         ],
         "kurtosis_power": [Interval(Real, 0, None, closed="left")],
+        "centers": [StrOptions({"ward", "kmeans"})],
         "n_init": [Interval(Integral, 1, None, closed="left")],
         "clustering_loss": [StrOptions({"dec", "idec"}), None],
         "clustering_epochs": [Interval(Integral, 0, None, closed="left")],
@@ -240,6 +254,7 @@ class NeuralNetClusterer(ClusterMixin, TransformerMixin, NeuralNet):
         crop_length=512,
         n_components=0.9,
         kurtosis_power=6.0,
+        centers="ward",
         n_init=10,
         clustering_loss=None,
         clustering_epochs=100,
@@ -276,6 +291,7 @@ class NeuralNetClusterer(ClusterMixin, TransformerMixin, NeuralNet):
         self.crop_length = crop_length
         self.n_components = n_components
         self.kurtosis_power = kurtosis_power
+        self.centers = centers
         self.n_init = n_init
         self.clustering_loss = clustering_loss
         self.clustering_epochs = clustering_epochs
@@ -463,17 +479,17 @@ class NeuralNetClusterer(ClusterMixin, TransformerMixin, NeuralNet):
         Z = self._outputs(X)[1]
         offset, projection = self._clustering_space(Z, seed)
         embedded = (Z - offset) @ projection
-        kmeans = KMeans(self.n_clusters, n_init=self.n_init, random_state=seed).fit(embedded)
-        self.module_.set_clustering_space(offset, projection, kmeans.cluster_centers_)
+        self.module_.set_clustering_space(offset, projection, self._find_centers(embedded, seed))
+        # The encoder has not changed since Z was computed: assign Z instead
+        # of encoding every series again.
+        q = self._assign(Z)
 
         refine = self.clustering_loss is not None and self.clustering_epochs > 0
         if refine:
-            self._fit_clustering_phase(X, index, kmeans.labels_, fit_params)
+            self._fit_clustering_phase(X, index, q.argmax(axis=1), fit_params)
+            q = self._outputs(X)[0]
         self.notify("on_train_end", X=X, y=None)
 
-        # Without refinement the encoder is unchanged: assign the embeddings
-        # already computed instead of encoding every series again.
-        q = self._outputs(X)[0] if refine else self._assign(Z)
         self.labels_ = q.argmax(axis=1)
         self.cluster_centers_ = self.module_.centers.detach().cpu().numpy().copy()
         self.__dict__.pop("p_target_", None)
@@ -545,6 +561,19 @@ class NeuralNetClusterer(ClusterMixin, TransformerMixin, NeuralNet):
             )
             projection = projection @ pca.components_.T
         return offset.astype(np.float32), projection.astype(np.float32)
+
+    def _find_centers(self, embedded, seed):
+        """The ``n_clusters`` centres in the clustering space (see ``centers``)."""
+        if self.centers == "kmeans":
+            kmeans = KMeans(self.n_clusters, n_init=self.n_init, random_state=seed)
+            return kmeans.fit(embedded).cluster_centers_
+        if embedded.shape[0] > _WARD_SAMPLES:
+            rng = np.random.RandomState(seed)
+            embedded = embedded[
+                np.sort(rng.choice(embedded.shape[0], _WARD_SAMPLES, replace=False))
+            ]
+        labels = AgglomerativeClustering(self.n_clusters, linkage="ward").fit_predict(embedded)
+        return np.stack([embedded[labels == c].mean(axis=0) for c in range(self.n_clusters)])
 
     def _warn_empty_clusters(self):
         counts = np.bincount(self.labels_, minlength=self.n_clusters)

@@ -6,12 +6,14 @@ import numpy as np
 import pytest
 import torch
 from sklearn.base import clone
+from sklearn.cluster import AgglomerativeClustering
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.metrics import adjusted_rand_score
 from sklearn.model_selection import GridSearchCV, KFold
 from sklearn.pipeline import make_pipeline
 from skorch.callbacks import Checkpoint, EarlyStopping, LRScheduler, ProgressBar
 
+import skts.cluster
 from skts import NeuralNetClusterer, PaddingTransformer, TimeSeriesScaler, make_kmeans_baseline
 from skts.cluster import _random_crops, _tail_weights
 from skts.datasets import load_dataset, make_time_series_clusters
@@ -164,6 +166,7 @@ def test_pipeline_predicts_series_longer_and_shorter_than_in_fit():
         ({"n_components": 1.5}, "'n_components' parameter"),
         ({"crop_length": 0}, "'crop_length' parameter"),
         ({"kurtosis_power": -1.0}, "'kurtosis_power' parameter"),
+        ({"centers": "spectral"}, "'centers' parameter"),
     ],
 )
 def test_bad_parameters_raise_clear_errors(blobs_series, params, match):
@@ -549,6 +552,55 @@ def test_heavy_tailed_features_do_not_make_the_clusters(power):
     found = adjusted_rand_score(groups, est.labels_)
     if power > 0:
         assert found == 1.0
-    else:  # every feature weighs the same: KMeans isolates the outliers
+    else:  # every feature weighs the same: the outliers get a cluster of their own
         assert found < 0.1
         assert np.bincount(est.labels_).min() <= 3
+
+
+def _matched(centers, expected):
+    """``expected`` reordered to match the rows of ``centers`` (nearest row first)."""
+    order = ((centers[:, None, :] - expected[None]) ** 2).sum(-1).argmin(axis=1)
+    assert sorted(order) == list(range(len(expected)))
+    return expected[order]
+
+
+def test_ward_centers_are_the_means_of_wards_clusters(blobs_series):
+    X, _ = blobs_series
+    est = fast_clusterer(n_clusters=3, random_state=0).fit(X)
+    embedded = est.transform(X)
+    ward = AgglomerativeClustering(3, linkage="ward").fit_predict(embedded)
+    means = np.stack([embedded[ward == c].mean(axis=0) for c in range(3)])
+    np.testing.assert_allclose(
+        est.cluster_centers_, _matched(est.cluster_centers_, means), atol=1e-4
+    )
+    # Each series belongs to its nearest centre.
+    distances = ((embedded[:, None, :] - est.cluster_centers_[None]) ** 2).sum(-1)
+    np.testing.assert_array_equal(est.labels_, distances.argmin(axis=1))
+    np.testing.assert_array_equal(est.labels_, est.predict(X))
+
+
+def test_kmeans_centers_are_the_means_of_their_clusters(blobs_series):
+    X, _ = blobs_series
+    est = fast_clusterer(n_clusters=3, centers="kmeans", random_state=0).fit(X)
+    embedded = est.transform(X)
+    means = np.stack([embedded[est.labels_ == c].mean(axis=0) for c in range(3)])
+    np.testing.assert_allclose(est.cluster_centers_, means, atol=1e-3)
+    np.testing.assert_array_equal(est.labels_, est.predict(X))
+
+
+def test_ward_reads_a_random_sample_of_large_sets(blobs_series, monkeypatch):
+    X, _ = blobs_series
+    seen = []
+
+    class Spy(AgglomerativeClustering):
+        def fit(self, X, y=None):
+            seen.append(X.shape[0])
+            return super().fit(X, y)
+
+    monkeypatch.setattr(skts.cluster, "_WARD_SAMPLES", 25)
+    monkeypatch.setattr(skts.cluster, "AgglomerativeClustering", Spy)
+    a = fast_clusterer(n_clusters=3, random_state=0).fit(X)
+    b = fast_clusterer(n_clusters=3, random_state=0).fit(X)
+    assert seen == [25, 25] and X.shape[0] == 60
+    np.testing.assert_array_equal(a.labels_, b.labels_)
+    assert np.bincount(a.labels_, minlength=3).min() > 0
