@@ -125,16 +125,16 @@ class NeuralNetClusterer(ClusterMixin, TransformerMixin, NeuralNet):
         (:class:`~sklearn.cluster.AgglomerativeClustering`, on at most 5 000
         series drawn at random), deterministic given the embeddings.
         ``"kmeans"``: :class:`~sklearn.cluster.KMeans` with ``n_init``
-        restarts, which minimises the within-cluster variance but more often
-        splits the data along its largest variation rather than along
-        its groups (``benchmarks/NOTES.md``).
+        restarts, which finds a lower within-cluster variance but, on some
+        data, by cutting through dense groups along the largest variation
+        (ItalyPowerDemand in ``benchmarks/NOTES.md``).
     n_init : int, default=10
         KMeans restarts on the embeddings, with ``centers="kmeans"``.
     clustering_loss : {None, "dec", "idec"}, default=None
         The refinement phase: None keeps the centres found by ``centers``
-        (the best choice on average in published benchmarks), ``"dec"`` trains on the KL
-        divergence to DEC's target distribution, ``"idec"`` adds it to the
-        reconstruction loss with weight ``gamma``.
+        (the best choice on average in published benchmarks), ``"dec"``
+        trains on the KL divergence to DEC's target distribution, ``"idec"``
+        adds it to the reconstruction loss with weight ``gamma``.
     clustering_epochs : int, default=100
         The most epochs of the clustering phase.
     update_interval : int, default=1
