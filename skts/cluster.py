@@ -539,8 +539,7 @@ class NeuralNetClusterer(ClusterMixin, TransformerMixin, NeuralNet):
         features get weight 0.
         """
         rng = np.random.RandomState(seed)
-        if Z.shape[0] > _SPACE_SAMPLES:
-            Z = Z[np.sort(rng.choice(Z.shape[0], _SPACE_SAMPLES, replace=False))]
+        Z = _sample_rows(Z, _SPACE_SAMPLES, rng)
         Z = Z.astype(np.float64)
         offset = Z.mean(axis=0)
         std = Z.std(axis=0)
@@ -567,11 +566,7 @@ class NeuralNetClusterer(ClusterMixin, TransformerMixin, NeuralNet):
         if self.centers == "kmeans":
             kmeans = KMeans(self.n_clusters, n_init=self.n_init, random_state=seed)
             return kmeans.fit(embedded).cluster_centers_
-        if embedded.shape[0] > _WARD_SAMPLES:
-            rng = np.random.RandomState(seed)
-            embedded = embedded[
-                np.sort(rng.choice(embedded.shape[0], _WARD_SAMPLES, replace=False))
-            ]
+        embedded = _sample_rows(embedded, _WARD_SAMPLES, np.random.RandomState(seed))
         labels = AgglomerativeClustering(self.n_clusters, linkage="ward").fit_predict(embedded)
         return np.stack([embedded[labels == c].mean(axis=0) for c in range(self.n_clusters)])
 
@@ -739,6 +734,13 @@ class NeuralNetClusterer(ClusterMixin, TransformerMixin, NeuralNet):
                     total += float(loss) * Xb.shape[0]
                     count += Xb.shape[0]
         return -total / count
+
+
+def _sample_rows(A, limit, rng):
+    """At most ``limit`` rows of ``A``, drawn at random without replacement, in order."""
+    if A.shape[0] <= limit:
+        return A
+    return A[np.sort(rng.choice(A.shape[0], limit, replace=False))]
 
 
 def _tail_weights(standardised, power):
