@@ -607,13 +607,21 @@ class NeuralNetClusterer(ClusterMixin, TransformerMixin, NeuralNet):
             yield batch, n
 
     def _outputs(self, X):
-        """Soft assignments and clustering-space embeddings of every series, as numpy."""
-        q, e = [], []
+        """Soft assignments and clustering-space embeddings of every series, as numpy.
+
+        Each batch is written into arrays allocated once: gathering the
+        batches and concatenating them would hold the embeddings twice.
+        """
+        outputs, start = None, 0
         for batch, n in self._fixed_batches(X):
             out = self.evaluation_step((batch, None), training=False)
-            q.append(out[0][:n].cpu().numpy())
-            e.append(out[1][:n].cpu().numpy())
-        return np.concatenate(q), np.concatenate(e)
+            out = [o[:n].cpu().numpy() for o in out[:2]]
+            if outputs is None:
+                outputs = [np.empty((X.shape[0], o.shape[1]), dtype=o.dtype) for o in out]
+            for whole, part in zip(outputs, out):
+                whole[start : start + n] = part
+            start += n
+        return outputs[0], outputs[1]
 
     @torch.no_grad()
     def _assign(self, Z):
