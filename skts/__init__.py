@@ -11,11 +11,13 @@ The data flow is: raw series → :class:`PaddingTransformer` →
 
 from ._validation import check_time_series
 from .cluster import NeuralNetClusterer, make_kmeans_baseline
+from .ensemble import ConsensusClusterer
 from .preprocessing import PaddingTransformer, TimeSeriesScaler
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "ConsensusClusterer",
     "NeuralNetClusterer",
     "PaddingTransformer",
     "TimeSeriesScaler",

@@ -187,6 +187,7 @@ class NeuralNetClusterer(ClusterMixin, TransformerMixin, NeuralNet):
     --------
     make_kmeans_baseline : KMeans behind the same padding and scaling.
     skts.PaddingTransformer : Pads ragged collections for this estimator.
+    skts.ConsensusClusterer : The partition that several seeds agree on.
 
     Notes
     -----

@@ -1,12 +1,17 @@
 """scikit-learn's common estimator checks on every public estimator."""
 
+from sklearn.cluster import KMeans
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skts import NeuralNetClusterer, PaddingTransformer, TimeSeriesScaler
+from skts import ConsensusClusterer, NeuralNetClusterer, PaddingTransformer, TimeSeriesScaler
 
 ANY_LENGTH = (
     "accepts series of any length at transform time by design, so it does not "
     "reject a different number of timestamps"
+)
+PROBA_MEANS_CLASSIFIER = (
+    "the check reads classifier_tags.multi_class of any estimator with predict_proba, "
+    "and a clusterer has no classifier tags"
 )
 SKORCH_INIT = (
     "skorch's NeuralNet.__init__ sets history_, initialized_ and virtual_params_ "
@@ -22,6 +27,11 @@ def expected_failed_checks(estimator):
         }
     if isinstance(estimator, NeuralNetClusterer):
         return {"check_no_attributes_set_in_init": SKORCH_INIT}
+    if isinstance(estimator, ConsensusClusterer):
+        return {
+            "check_estimator_sparse_array": PROBA_MEANS_CLASSIFIER,
+            "check_estimator_sparse_matrix": PROBA_MEANS_CLASSIFIER,
+        }
     return {}
 
 
@@ -32,6 +42,7 @@ def expected_failed_checks(estimator):
         NeuralNetClusterer(
             max_epochs=2, batch_size=16, n_init=2, module__hidden_size=8, module__n_kernels=32
         ),
+        ConsensusClusterer(KMeans(n_clusters=3, n_init=1), n_estimators=3),
     ],
     expected_failed_checks=expected_failed_checks,
 )
