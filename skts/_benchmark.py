@@ -35,6 +35,7 @@ from .datasets import (
     make_synthetic_control,
     make_time_series_clusters,
 )
+from .ensemble import ConsensusClusterer
 from .metrics import clustering_accuracy
 from .nn import FeedForward
 from .preprocessing import PaddingTransformer, TimeSeriesScaler
@@ -195,6 +196,10 @@ def _neural(n_clusters, seed, device):
     )
 
 
+def _neural_consensus(n_clusters, seed, device):
+    return ConsensusClusterer(_neural(n_clusters, seed, device), n_estimators=3, random_state=seed)
+
+
 def _neural_feedforward(n_clusters, seed, device):
     return make_pipeline(
         PaddingTransformer(),
@@ -241,6 +246,11 @@ METHODS: dict[str, Method] = {
     m.name: m
     for m in [
         Method("neural", _neural, note="skts NeuralNetClusterer, defaults"),
+        Method(
+            "neural-consensus",
+            _neural_consensus,
+            note="skts ConsensusClusterer over 3 fits of the default (3 times the cost)",
+        ),
         Method(
             "neural-feedforward",
             _neural_feedforward,

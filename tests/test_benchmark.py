@@ -72,3 +72,10 @@ def test_peak_memory_sees_a_large_allocation():
     del block
     if not math.isnan(memory.peak_mb):
         assert memory.peak_mb > 30
+
+
+def test_neural_consensus_is_three_seeded_fits_of_the_default_pipeline():
+    model = bench.METHODS["neural-consensus"].build(3, 7, "cpu")
+    assert model.n_estimators == 3 and model.random_state == 7
+    assert model.estimator.steps[-1][1].get_params()["n_clusters"] == 3
+    assert "neural-consensus" not in bench.DEFAULT_METHODS  # 3 times the cost: on request

@@ -20,3 +20,17 @@ def test_usage_example_runs_and_its_output_is_quoted_truthfully():
     assert neural >= 0.95 > kmeans
     for line in printed:
         assert f"`{line}`" in usage, f"README does not quote the printed line {line!r}"
+
+
+def test_consensus_example_runs_on_the_usage_example_model():
+    usage = README.read_text().split("## Usage", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"```python\n(.*?)```", usage, re.S)
+    consensus = [block for block in blocks if "ConsensusClusterer(" in block]
+    assert len(consensus) == 1
+    namespace = {"__name__": "readme"}
+    with contextlib.redirect_stdout(io.StringIO()):
+        exec(compile(blocks[0], str(README), "exec"), namespace)
+        exec(compile(consensus[0], str(README), "exec"), namespace)
+    fitted = namespace["consensus"]
+    assert len(fitted.estimators_) == 3
+    assert (namespace["labels"] == fitted.predict(namespace["X"])).all()
