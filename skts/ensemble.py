@@ -47,8 +47,9 @@ class ConsensusClusterer(ClusterMixin, BaseEstimator):
         that name. None uses ``NeuralNetClusterer(n_clusters)``.
     n_estimators : int, default=3
         The number of fits; an odd number avoids ties between two clusters.
-        Three fits of the default ``NeuralNetClusterer`` removed its bad
-        seeds on the benchmark datasets (``benchmarks/NOTES.md``).
+        A vote helps where the fits disagree on a few series, not where most
+        of them miss a split (``benchmarks/NOTES.md`` measures both with
+        three fits of ``NeuralNetClusterer``).
     n_clusters : int, default=None
         The number of clusters, of the consensus and of each fit; None takes
         the ``n_clusters`` of ``estimator`` (8 when ``estimator`` is None).
