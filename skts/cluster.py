@@ -30,6 +30,7 @@ from skorch import NeuralNet
 from skorch.utils import to_tensor
 
 from ._device import resolve_device
+from ._sampling import sample_rows
 from ._validation import validate_time_series
 from .nn import ClusteringModel, HybridEncoder, MaskedMSELoss, split_padding
 from .nn.losses import kl_clustering_loss, student_t_assignment, target_distribution
@@ -540,7 +541,7 @@ class NeuralNetClusterer(ClusterMixin, TransformerMixin, NeuralNet):
         features get weight 0.
         """
         rng = np.random.RandomState(seed)
-        Z = _sample_rows(Z, _SPACE_SAMPLES, rng)
+        Z = sample_rows(Z, _SPACE_SAMPLES, rng)
         Z = Z.astype(np.float64)
         offset = Z.mean(axis=0)
         std = Z.std(axis=0)
@@ -567,7 +568,7 @@ class NeuralNetClusterer(ClusterMixin, TransformerMixin, NeuralNet):
         if self.centers == "kmeans":
             kmeans = KMeans(self.n_clusters, n_init=self.n_init, random_state=seed)
             return kmeans.fit(embedded).cluster_centers_
-        embedded = _sample_rows(embedded, _WARD_SAMPLES, np.random.RandomState(seed))
+        embedded = sample_rows(embedded, _WARD_SAMPLES, np.random.RandomState(seed))
         labels = AgglomerativeClustering(self.n_clusters, linkage="ward").fit_predict(embedded)
         return np.stack([embedded[labels == c].mean(axis=0) for c in range(self.n_clusters)])
 
@@ -743,13 +744,6 @@ class NeuralNetClusterer(ClusterMixin, TransformerMixin, NeuralNet):
                     total += float(loss) * Xb.shape[0]
                     count += Xb.shape[0]
         return -total / count
-
-
-def _sample_rows(A, limit, rng):
-    """At most ``limit`` rows of ``A``, drawn at random without replacement, in order."""
-    if A.shape[0] <= limit:
-        return A
-    return A[np.sort(rng.choice(A.shape[0], limit, replace=False))]
 
 
 def _tail_weights(standardised, power):

@@ -12,6 +12,8 @@ from sklearn.utils import check_random_state, get_tags
 from sklearn.utils._param_validation import HasMethods, Interval, validate_parameter_constraints
 from sklearn.utils.validation import check_is_fitted
 
+from ._sampling import sample_rows
+
 __all__ = ["ConsensusClusterer"]
 
 
@@ -211,9 +213,7 @@ class ConsensusClusterer(ClusterMixin, BaseEstimator):
                 f"n_samples={n_samples} should be >= n_clusters={n_clusters}: there are "
                 "fewer series than clusters."
             )
-        sample = np.arange(n_samples)
-        if n_samples > self.max_samples:
-            sample = np.sort(rng.choice(n_samples, self.max_samples, replace=False))
+        sample = sample_rows(np.arange(n_samples), self.max_samples, rng)
         consensus = _co_association_clusters(labels[:, sample], n_clusters)
         self.mappings_ = [_majority_mapping(row[sample], consensus) for row in labels]
         self.n_clusters_ = int(n_clusters)
