@@ -18,7 +18,7 @@ from skts import NeuralNetClusterer, PaddingTransformer, TimeSeriesScaler, make_
 from skts.cluster import _random_crops, _tail_weights
 from skts.datasets import load_dataset, make_time_series_clusters
 from skts.metrics import clustering_accuracy, hungarian_scorer
-from skts.nn import ConvEncoder, FeedForward
+from skts.nn import ConvEncoder, FeedForward, split_padding
 
 FAST = dict(max_epochs=2, batch_size=32, n_init=2, module__hidden_size=8, module__n_kernels=32)
 
@@ -463,6 +463,28 @@ def test_bias_quantiles_are_a_parameter_of_the_estimator(blobs_series):
     assert not torch.equal(est.module_.encoder.random.bias0, default.module_.encoder.random.bias0)
     with pytest.raises(ValueError, match="bias_quantiles"):
         fast_clusterer(n_clusters=3, module__bias_quantiles=(0.9, 0.1)).fit(X)
+
+
+def test_unpadded_kernels_are_a_parameter_of_the_estimator(blobs_series):
+    X, _ = blobs_series
+    est = fast_clusterer(n_clusters=3, random_state=0, module__unpadded=0.5).fit(X)
+    default = fast_clusterer(n_clusters=3, random_state=0).fit(X)
+    assert any(est.module_.encoder.random.n_unpadded)
+    assert not any(default.module_.encoder.random.n_unpadded)
+    # Same seed, same kernels: the pooling of some of them differs, so their features do.
+    torch.testing.assert_close(
+        est.module_.encoder.random.weight0, default.module_.encoder.random.weight0
+    )
+    x, mask = split_padding(torch.as_tensor(np.asarray(X, dtype=np.float32)))
+    with torch.no_grad():
+        ours, theirs = (
+            est.module_.encoder.random(x, mask)[0],
+            default.module_.encoder.random(x, mask)[0],
+        )
+    assert not torch.equal(ours, theirs)
+    np.testing.assert_array_equal(est.labels_, est.predict(X))
+    with pytest.raises(ValueError, match="unpadded"):
+        fast_clusterer(n_clusters=3, module__unpadded=2.0).fit(X)
 
 
 def test_random_crops_are_windows_of_the_observed_steps():

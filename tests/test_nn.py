@@ -1,9 +1,11 @@
 import numpy as np
 import pytest
 import torch
+from torch.nn import functional as F
 
 from skts.nn import ConvEncoder, HybridEncoder, RandomConvEncoder, split_padding
 from skts.nn._masking import masked_lspv
+from skts.nn.encoders import _whole_windows
 from skts.nn.losses import student_t_assignment
 
 
@@ -127,11 +129,15 @@ def test_biases_are_quantiles_of_the_response_in_the_given_range(bias_quantiles)
     net = RandomConvEncoder(1, 60, n_kernels=80, bias_quantiles=bias_quantiles)
     x, mask = torch.randn(1, 60, 1), torch.ones(1, 60, dtype=torch.bool)
     net.calibrate(x, mask)
-    for g, response in net._responses(x, mask):
+    for g, response, whole in net._responses(x, mask):
         bias = getattr(net, f"bias{g}")
-        lo = torch.quantile(response[0], low, dim=1)
-        hi = torch.quantile(response[0], high, dim=1)
-        assert bool(((bias >= lo - 1e-5) & (bias <= hi + 1e-5)).all())
+        # Kernels that read no padding take their quantile over whole windows.
+        unpadded = torch.arange(len(bias)) >= len(bias) - net.n_unpadded[g]
+        read = torch.where(unpadded[:, None], whole[0], mask[0])
+        for k in range(len(bias)):
+            values = response[0, k][read[k]]
+            lo, hi = torch.quantile(values, low), torch.quantile(values, high)
+            assert lo - 1e-5 <= bias[k] <= hi + 1e-5
     # The share of the series above its own bias (the PPV) mirrors the quantile.
     ppv = net(x, mask)[0][0]
     assert bool(((ppv >= 1 - high - 0.05) & (ppv <= 1 - low + 0.05)).all())
@@ -159,3 +165,50 @@ def test_bad_kernel_pooling_is_an_error(pooling):
 def test_bad_learned_pooling_is_an_error(pooling):
     with pytest.raises(ValueError, match=r"pooling=.*\['max', 'mean', 'ppv'\]"):
         ConvEncoder(1, 30, pooling=pooling)
+
+
+def test_whole_windows_are_the_centres_of_windows_inside_the_series():
+    mask = torch.zeros(3, 12, dtype=torch.bool)
+    mask[0, :12], mask[1, :7], mask[2, :3] = True, True, True
+    whole = _whole_windows(mask, 2)
+    assert whole[0].nonzero().ravel().tolist() == list(range(2, 10))
+    assert whole[1].nonzero().ravel().tolist() == [2, 3, 4]
+    # Shorter than one window: the series keeps its observed timestamps.
+    assert whole[2].tolist() == mask[2].tolist()
+    assert _whole_windows(mask, 0) is mask
+
+
+def test_unpadded_kernels_pool_only_where_the_window_lies_inside_the_series():
+    torch.manual_seed(0)
+    net = RandomConvEncoder(1, 64, n_kernels=160, unpadded=0.5)
+    series = torch.randn(50, 1)
+    x, mask = _padded(series, 64)
+    net.calibrate(x, mask)
+    z = net(x, mask)[0][0]
+    start = 0
+    for g, dilation in enumerate(net.dilations):
+        weight, bias = getattr(net, f"weight{g}"), getattr(net, f"bias{g}")
+        size, n_unpadded = len(bias), net.n_unpadded[g]
+        half = dilation * (weight.shape[-1] - 1) // 2
+        # Dilations whose window spans more than half the padded length read padding only.
+        assert n_unpadded == (round(size * 0.5) if 4 * half <= 64 else 0)
+        start += size
+        if not n_unpadded:
+            continue
+        # Without any padding, the convolution gives the whole windows alone.
+        inside = F.conv1d(series.T[None], weight[size - n_unpadded :], dilation=dilation)
+        expected = (inside[0] > bias[size - n_unpadded :, None]).float().mean(-1)
+        torch.testing.assert_close(z[start - n_unpadded : start], expected)
+    assert any(net.n_unpadded) and not all(net.n_unpadded)
+
+
+def test_no_kernel_is_unpadded_by_default_or_when_the_length_is_unknown():
+    assert not any(RandomConvEncoder(1, 64, n_kernels=40).n_unpadded)
+    assert not any(RandomConvEncoder(1, None, n_kernels=40, unpadded=0.5).n_unpadded)
+    assert HybridEncoder(1, 64, n_kernels=40, unpadded=1.0).random.n_unpadded[0] == 5
+
+
+@pytest.mark.parametrize("unpadded", [-0.1, 1.5])
+def test_bad_unpadded_is_an_error(unpadded):
+    with pytest.raises(ValueError, match=r"unpadded should be a fraction within \[0, 1\], got"):
+        RandomConvEncoder(1, 30, unpadded=unpadded)

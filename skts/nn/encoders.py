@@ -203,6 +203,22 @@ def _channel_subsets(n_kernels, n_channels, top):
     return (rank < size[:, None]).to(torch.float32)
 
 
+def _whole_windows(mask, half):
+    """The centres of windows of half-width ``half`` that lie inside the series.
+
+    A timestamp is kept when both ends of the window centred on it are
+    observed, so a kernel read there sees no padding. A series shorter than
+    one window keeps ``mask``, so that it still has a value.
+    """
+    if half == 0:
+        return mask
+    n_timestamps = mask.shape[1]
+    inside = torch.zeros_like(mask)
+    if 2 * half < n_timestamps:
+        inside[:, half:-half] = mask[:, : -2 * half] & mask[:, 2 * half :]
+    return torch.where(inside.any(dim=1, keepdim=True), inside, mask)
+
+
 class RandomConvEncoder(nn.Module):
     """Random dilated convolutions with fixed weights, pooled as proportions.
 
@@ -218,8 +234,12 @@ class RandomConvEncoder(nn.Module):
     features and Euclidean distances miss. Nothing is trained. With several
     channels each kernel reads a random subset of them, of 1 to
     ``max_channels`` channels (size drawn log-uniformly), so that patterns of
-    a few channels are not drowned by the others. The idea
-    follows ROCKET and MiniRocket (Dempster et al., 2020, 2021).
+    a few channels are not drowned by the others. Kernels read the series
+    padded with zeros, so near its ends a response mixes series and padding;
+    a fraction ``unpadded`` of the kernels whose window spans at most half
+    the padded length is instead pooled only where the window lies inside
+    the series. The idea follows ROCKET and MiniRocket (Dempster et al.,
+    2020, 2021).
 
     Parameters
     ----------
@@ -246,6 +266,14 @@ class RandomConvEncoder(nn.Module):
         every bias at the median, so each kernel's PPV splits the series
         into those where its pattern is more or less frequent than usual.
         Which range suits depends on the data (``benchmarks/NOTES.md``).
+    unpadded : float, default=0.0
+        The fraction, within [0, 1], of the kernels of each dilation whose
+        features are pooled only over windows that lie inside the series,
+        as MiniRocket does for half of its kernels. Only dilations whose
+        window spans at most half of ``n_timestamps`` get such kernels, so
+        that short series keep enough windows. It steadies some datasets
+        and costs others (``benchmarks/NOTES.md``), hence 0 by default.
+        A series shorter than a window is pooled over all its timestamps.
 
     References
     ----------
@@ -282,9 +310,12 @@ class RandomConvEncoder(nn.Module):
         max_channels=9,
         pooling=("ppv",),
         bias_quantiles=(0.25, 0.75),
+        unpadded=0.0,
     ):
         super().__init__()
         self.pooling = _check_pooling(pooling, _KERNEL_POOLING)
+        if not 0.0 <= unpadded <= 1.0:
+            raise ValueError(f"unpadded should be a fraction within [0, 1], got {unpadded!r}.")
         self.bias_quantiles = _check_quantiles(bias_quantiles)
         self.embedding_dim = n_kernels * len(self.pooling)
         n_dilations = 8
@@ -303,11 +334,15 @@ class RandomConvEncoder(nn.Module):
             n_kernels // len(groups) + (g < n_kernels % len(groups)) for g in range(len(groups))
         ]
         self.dilations = []
+        self.n_unpadded = []  # per group, how many of its last kernels read no padding
         for g, ((length, dilation), size) in enumerate(zip(groups, sizes)):
             w = torch.randn(size, n_channels, length)
             self.register_buffer(f"weight{g}", w - w.mean(dim=-1, keepdim=True))
             self.register_buffer(f"bias{g}", torch.zeros(size))
             self.dilations.append(dilation)
+            half = dilation * (length - 1) // 2
+            fits = n_timestamps is not None and 0 < 4 * half <= n_timestamps
+            self.n_unpadded.append(round(size * unpadded) if fits else 0)
         if max_channels is not None and n_channels > 1:
             top = min(n_channels, max_channels)
             for g in range(len(self.dilations)):
@@ -315,29 +350,40 @@ class RandomConvEncoder(nn.Module):
                 weight.mul_(_channel_subsets(weight.shape[0], n_channels, top)[:, :, None])
 
     def _responses(self, x, mask):
+        """Per group: its index, its kernels' responses and the whole-window mask."""
         h = x.transpose(1, 2)
         for g, dilation in enumerate(self.dilations):
             weight = getattr(self, f"weight{g}")
-            padding = dilation * (weight.shape[-1] - 1) // 2
-            yield g, F.conv1d(h, weight, padding=padding, dilation=dilation)
+            half = dilation * (weight.shape[-1] - 1) // 2
+            response = F.conv1d(h, weight, padding=half, dilation=dilation)
+            yield g, response, _whole_windows(mask, half) if self.n_unpadded[g] else mask
 
     @torch.no_grad()
     def calibrate(self, x, mask):
         """Set each kernel's bias to a random quantile of its response to a random series."""
         low, high = self.bias_quantiles
-        for g, response in self._responses(x, mask):
+        for g, response, whole in self._responses(x, mask):
             bias = getattr(self, f"bias{g}")
+            first_unpadded = bias.shape[0] - self.n_unpadded[g]
             rows = torch.randint(0, x.shape[0], (bias.shape[0],), device=x.device)
             quantiles = torch.rand(bias.shape[0], device=x.device) * (high - low) + low
             for k in range(bias.shape[0]):
-                values = response[rows[k], k][mask[rows[k]]]
+                read = whole if k >= first_unpadded else mask
+                values = response[rows[k], k][read[rows[k]]]
                 bias[k] = torch.quantile(values, quantiles[k])
 
     def forward(self, x, mask):
         features = []
-        for g, response in self._responses(x, mask):
+        for g, response, whole in self._responses(x, mask):
             shifted = response - getattr(self, f"bias{g}")[None, :, None]
-            features.extend(_KERNEL_POOLING[name](shifted, mask) for name in self.pooling)
+            first_unpadded = shifted.shape[1] - self.n_unpadded[g]
+            for name in self.pooling:
+                pool = _KERNEL_POOLING[name]
+                if first_unpadded == shifted.shape[1]:
+                    features.append(pool(shifted, mask))
+                else:
+                    features.append(pool(shifted[:, :first_unpadded], mask))
+                    features.append(pool(shifted[:, first_unpadded:], whole))
         return torch.cat(features, dim=1), None
 
 
@@ -377,6 +423,9 @@ class HybridEncoder(nn.Module):
     bias_quantiles : tuple of two floats, default=(0.25, 0.75)
         The range of the random branch's bias quantiles (see
         :class:`RandomConvEncoder`).
+    unpadded : float, default=0.0
+        The fraction of the random branch's kernels (of the shorter
+        dilations) that read no padding (see :class:`RandomConvEncoder`).
 
     Examples
     --------
@@ -404,6 +453,7 @@ class HybridEncoder(nn.Module):
         max_channels=9,
         kernel_pooling=("ppv",),
         bias_quantiles=(0.25, 0.75),
+        unpadded=0.0,
     ):
         super().__init__()
         self.learned = ConvEncoder(
@@ -423,6 +473,7 @@ class HybridEncoder(nn.Module):
                 max_channels=max_channels,
                 pooling=kernel_pooling,
                 bias_quantiles=bias_quantiles,
+                unpadded=unpadded,
             )
             if n_kernels
             else None
