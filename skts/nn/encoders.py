@@ -379,11 +379,8 @@ class RandomConvEncoder(nn.Module):
             first_unpadded = shifted.shape[1] - self.n_unpadded[g]
             for name in self.pooling:
                 pool = _KERNEL_POOLING[name]
-                if first_unpadded == shifted.shape[1]:
-                    features.append(pool(shifted, mask))
-                else:
-                    features.append(pool(shifted[:, :first_unpadded], mask))
-                    features.append(pool(shifted[:, first_unpadded:], whole))
+                features.append(pool(shifted[:, :first_unpadded], mask))
+                features.append(pool(shifted[:, first_unpadded:], whole))
         return torch.cat(features, dim=1), None
 
 
