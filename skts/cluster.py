@@ -63,7 +63,8 @@ class NeuralNetClusterer(ClusterMixin, TransformerMixin, NeuralNet):
        masked reconstruction: a fraction ``mask_ratio`` of the observed
        timestamps is hidden and must be predicted (``criterion``);
     2. **centres**: every feature of the embeddings is standardised,
-       heavy-tailed features are down-weighted (``kurtosis_power``) and the
+       heavy-tailed features are down-weighted (``kurtosis_power``), the
+       encoder's ``feature_weights`` are applied when it has them, and the
        whole is reduced by PCA (``n_components``): the clustering space. Its
        ``n_clusters`` centres are found there by Ward's hierarchical
        clustering or by KMeans (``centers``), and each series belongs to
@@ -534,9 +535,11 @@ class NeuralNetClusterer(ClusterMixin, TransformerMixin, NeuralNet):
             self.history.record("changed", changed)
 
     def _clustering_space(self, Z, seed):
-        """Standardise, down-weight heavy tails, then PCA: the affine map to the clustering space.
+        """Standardise, weight, then PCA: the affine map to the clustering space.
 
-        Means, scales, weights and components are estimated on at most
+        Heavy-tailed features are down-weighted (``kurtosis_power``) and the
+        encoder's ``feature_weights``, when it has them, applied. Means,
+        scales, weights and components are estimated on at most
         ``_SPACE_SAMPLES`` series (all of them on smaller sets); constant
         features get weight 0.
         """
@@ -547,10 +550,14 @@ class NeuralNetClusterer(ClusterMixin, TransformerMixin, NeuralNet):
         std = Z.std(axis=0)
         scale = np.where(std > 1e-8, 1.0 / np.where(std > 1e-8, std, 1.0), 0.0)
         standardised = (Z - offset) * scale
+        weights = np.ones(Z.shape[1])
         if self.kurtosis_power > 0:
-            weights = _tail_weights(standardised, self.kurtosis_power)
-            scale *= weights
-            standardised *= weights
+            weights *= _tail_weights(standardised, self.kurtosis_power)
+        encoder_weights = getattr(self.module_.encoder, "feature_weights", None)
+        if encoder_weights is not None:
+            weights *= np.asarray(encoder_weights, dtype=np.float64)
+        scale *= weights
+        standardised *= weights
         projection = np.diag(scale)
         if self.n_components is not None and Z.shape[0] > 1 and np.any(scale > 0):
             n_components = self.n_components

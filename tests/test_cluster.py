@@ -487,6 +487,18 @@ def test_unpadded_kernels_are_a_parameter_of_the_estimator(blobs_series):
         fast_clusterer(n_clusters=3, module__unpadded=2.0).fit(X)
 
 
+def test_the_clustering_space_applies_the_encoders_feature_weights(blobs_series):
+    X, _ = blobs_series
+    n_learned = 16  # module__hidden_size=8, mean and max pooling
+    ignored = fast_clusterer(n_clusters=3, random_state=0, module__learned_weight=0.0).fit(X)
+    # Weight 0: the learned features do not reach the clustering space at all.
+    assert not ignored.module_.projection[:n_learned].any()
+    assert ignored.module_.projection[n_learned:].any()
+    default = fast_clusterer(n_clusters=3, random_state=0).fit(X)
+    assert default.module_.projection[:n_learned].any()
+    np.testing.assert_array_equal(ignored.labels_, ignored.predict(X))
+
+
 def test_random_crops_are_windows_of_the_observed_steps():
     torch.manual_seed(0)
     lengths = [30, 12, 5, 30]

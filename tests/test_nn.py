@@ -212,3 +212,19 @@ def test_no_kernel_is_unpadded_by_default_or_when_the_length_is_unknown():
 def test_bad_unpadded_is_an_error(unpadded):
     with pytest.raises(ValueError, match=r"unpadded should be a fraction within \[0, 1\], got"):
         RandomConvEncoder(1, 30, unpadded=unpadded)
+
+
+def test_hybrid_feature_weights_weigh_the_learned_features():
+    hybrid = HybridEncoder(1, 30, hidden_size=8, n_kernels=40, learned_weight=0.5)
+    weights = hybrid.feature_weights
+    assert weights.shape == (hybrid.embedding_dim,)
+    n_learned = hybrid.learned.embedding_dim
+    assert torch.equal(weights[:n_learned], torch.full((n_learned,), 0.5))
+    assert torch.equal(weights[n_learned:], torch.ones(40))
+    assert HybridEncoder(1, 30, hidden_size=8, n_kernels=0).feature_weights is None
+
+
+@pytest.mark.parametrize("learned_weight", [-0.5, float("nan")])
+def test_bad_learned_weight_is_an_error(learned_weight):
+    with pytest.raises(ValueError, match="learned_weight should be a float >= 0, got"):
+        HybridEncoder(1, 30, learned_weight=learned_weight)

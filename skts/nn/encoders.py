@@ -5,8 +5,10 @@ Every encoder takes ``x`` (batch, n_timestamps, n_channels), zero-filled, and
 ``(z, x_hat)``: the embeddings (batch, embedding_dim) and a reconstruction of
 ``x`` (or None when the encoder has no decoder). Every encoder exposes
 ``embedding_dim``; it may expose ``calibrate(x, mask)``, a data-dependent
-initialisation run once before training, and ``reconstruct(x, mask)``, the
-reconstruction alone when it is cheaper than the whole forward pass. This module knows nothing of scikit-learn.
+initialisation run once before training, ``reconstruct(x, mask)``, the
+reconstruction alone when it is cheaper than the whole forward pass, and
+``feature_weights``, a tensor (embedding_dim,) that multiplies the features
+once standardised, before they are clustered. This module knows nothing of scikit-learn.
 """
 
 from __future__ import annotations
@@ -423,6 +425,13 @@ class HybridEncoder(nn.Module):
     unpadded : float, default=0.0
         The fraction of the random branch's kernels (of the shorter
         dilations) that read no padding (see :class:`RandomConvEncoder`).
+    learned_weight : float, default=1.0
+        The weight of each learned feature, against 1 for each random one,
+        once every feature is standardised for clustering
+        (``feature_weights``). Below 1 the patterns that the random kernels
+        count weigh more against the learned branch's few dominant
+        directions: GunPoint's split is then found on more seeds, but
+        BasicMotions and ItalyPowerDemand lose (``benchmarks/NOTES.md``).
 
     Examples
     --------
@@ -451,8 +460,12 @@ class HybridEncoder(nn.Module):
         kernel_pooling=("ppv",),
         bias_quantiles=(0.25, 0.75),
         unpadded=0.0,
+        learned_weight=1.0,
     ):
         super().__init__()
+        if not learned_weight >= 0:
+            raise ValueError(f"learned_weight should be a float >= 0, got {learned_weight!r}.")
+        self.learned_weight = learned_weight
         self.learned = ConvEncoder(
             n_channels,
             n_timestamps,
@@ -478,6 +491,15 @@ class HybridEncoder(nn.Module):
         self.embedding_dim = self.learned.embedding_dim + (
             self.random.embedding_dim if self.random is not None else 0
         )
+
+    @property
+    def feature_weights(self):
+        """``learned_weight`` for the learned features, 1 for the random ones; None alone."""
+        if self.random is None:
+            return None
+        weights = torch.ones(self.embedding_dim)
+        weights[: self.learned.embedding_dim] = self.learned_weight
+        return weights
 
     def calibrate(self, x, mask):
         """Calibrate the random branch (see :meth:`RandomConvEncoder.calibrate`)."""
