@@ -555,7 +555,13 @@ class NeuralNetClusterer(ClusterMixin, TransformerMixin, NeuralNet):
             weights *= _tail_weights(standardised, self.kurtosis_power)
         encoder_weights = getattr(self.module_.encoder, "feature_weights", None)
         if encoder_weights is not None:
-            weights *= np.asarray(encoder_weights, dtype=np.float64)
+            encoder_weights = torch.as_tensor(encoder_weights).detach().cpu().double().numpy()
+            if encoder_weights.shape != weights.shape:
+                raise ValueError(
+                    f"The encoder's feature_weights should hold one weight per embedding "
+                    f"feature, shape {weights.shape}; got shape {encoder_weights.shape}."
+                )
+            weights *= encoder_weights
         scale *= weights
         standardised *= weights
         projection = np.diag(scale)

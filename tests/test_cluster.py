@@ -499,6 +499,17 @@ def test_the_clustering_space_applies_the_encoders_feature_weights(blobs_series)
     np.testing.assert_array_equal(ignored.labels_, ignored.predict(X))
 
 
+def test_feature_weights_of_the_wrong_length_is_an_error(blobs_series):
+    X, _ = blobs_series
+
+    class Misweighted(ConvEncoder):
+        feature_weights = torch.ones(3)
+
+    est = NeuralNetClusterer(3, module=Misweighted, module__hidden_size=4, max_epochs=1)
+    with pytest.raises(ValueError, match=r"feature_weights should hold one weight per"):
+        est.fit(X)
+
+
 def test_random_crops_are_windows_of_the_observed_steps():
     torch.manual_seed(0)
     lengths = [30, 12, 5, 30]
