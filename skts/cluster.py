@@ -14,6 +14,7 @@ from sklearn.base import ClusterMixin, TransformerMixin
 from sklearn.cluster import AgglomerativeClustering, KMeans
 from sklearn.decomposition import PCA
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import adjusted_rand_score, pairwise_distances_argmin
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 from sklearn.utils import check_random_state
@@ -47,6 +48,16 @@ _CALIBRATION_SAMPLES = 512
 _SPACE_SAMPLES = 20_000
 # Ward linkage holds n * (n - 1) / 2 distances: 100 MB and about 2 s at 5 000.
 _WARD_SAMPLES = 5_000
+# The stability of a partition: centres found again on 80 % subsamples of at
+# most _STABILITY_SAMPLES series, _STABILITY_DRAWS times. Another weighting
+# of the features replaces the encoder's first only when the first's
+# instability exceeds _STABILITY_MARGIN times the other's by more than
+# _STABILITY_FLOOR, so that two near-zero estimates never decide
+# (benchmarks/NOTES.md).
+_STABILITY_SAMPLES = 500
+_STABILITY_DRAWS = 50
+_STABILITY_MARGIN = 2.0
+_STABILITY_FLOOR = 0.05
 
 
 def _never(estimator):
@@ -68,7 +79,13 @@ class NeuralNetClusterer(ClusterMixin, TransformerMixin, NeuralNet):
        whole is reduced by PCA (``n_components``): the clustering space. Its
        ``n_clusters`` centres are found there by Ward's hierarchical
        clustering or by KMeans (``centers``), and each series belongs to
-       its nearest centre;
+       its nearest centre. When the encoder offers several weightings of
+       its features (the default :class:`~skts.nn.HybridEncoder` offers its
+       learned and random features together, or the random ones alone), the
+       first is kept unless another gives a markedly more stable partition
+       (the first's instability exceeds twice the other's by more than
+       0.05): the centres are found again on subsamples of the series and
+       the partitions compared (``space_instability_``);
     3. **clustering** (optional, ``clustering_loss="dec"`` or ``"idec"``):
        encoder and centres are refined by DEC's self-training loss, the
        target distribution being recomputed on all series every
@@ -174,6 +191,15 @@ class NeuralNetClusterer(ClusterMixin, TransformerMixin, NeuralNet):
         The cluster of each training series.
     cluster_centers_ : ndarray of shape (n_clusters, n_dims)
         The centres in the clustering space (that of :meth:`transform`).
+    space_instability_ : ndarray of shape (n_candidates,)
+        For each weighting of the features the encoder offers (one when it
+        offers none), 1 minus the mean adjusted Rand index between its
+        partition and the partitions found again on 50 random subsamples of
+        80 % of the series (of at most 500): 0 when every subsample agrees,
+        NaN when there are too few series for ``n_clusters``. Computed
+        before ``clustering_loss`` refines the centres.
+    space_index_ : int
+        The weighting kept (the row of the encoder's ``feature_weights``).
     n_features_in_ : int
         The number of timestamps of the training array.
     n_channels_ : int
@@ -480,9 +506,8 @@ class NeuralNetClusterer(ClusterMixin, TransformerMixin, NeuralNet):
                 self.module_.pretext_only = False
 
         Z = self._outputs(X)[1]
-        offset, projection = self._clustering_space(Z, seed)
-        embedded = (Z - offset) @ projection
-        self.module_.set_clustering_space(offset, projection, self._find_centers(embedded, seed))
+        offset, projection, centers = self._choose_space(Z, seed)
+        self.module_.set_clustering_space(offset, projection, centers)
         # The encoder has not changed since Z was computed: assign Z instead
         # of encoding every series again.
         q = self._assign(Z)
@@ -534,14 +559,80 @@ class NeuralNetClusterer(ClusterMixin, TransformerMixin, NeuralNet):
             self._run_epochs(X, index, epochs, fit_params)
             self.history.record("changed", changed)
 
-    def _clustering_space(self, Z, seed):
+    def _choose_space(self, Z, seed):
+        """``(offset, projection, centers)`` of the clustering space.
+
+        With one weighting of the features, its space. With several (rows
+        of the encoder's ``feature_weights``), the first unless its
+        instability exceeds ``_STABILITY_MARGIN`` times the lowest of the
+        others' by more than ``_STABILITY_FLOOR``, in which case that one.
+        Sets ``space_instability_`` and ``space_index_``.
+        """
+        candidates = self._candidate_weights(Z.shape[1])
+        spaces, instability = [], []
+        for weights in candidates:
+            offset, projection = self._clustering_space(Z, seed, weights)
+            embedded = (Z - offset) @ projection
+            centers = self._find_centers(embedded, seed)
+            spaces.append((offset, projection, centers))
+            instability.append(self._instability(embedded, centers, seed))
+        instability = np.array(instability)
+        index = 0
+        others = np.arange(1, len(candidates))
+        if others.size:
+            best = others[np.argmin(instability[others])]
+            if instability[0] > _STABILITY_MARGIN * instability[best] + _STABILITY_FLOOR:
+                index = int(best)
+        self.space_instability_ = instability
+        self.space_index_ = index
+        return spaces[index]
+
+    def _candidate_weights(self, n_features):
+        """The rows of the encoder's ``feature_weights`` as float64 arrays, or ``[None]``."""
+        weights = getattr(self.module_.encoder, "feature_weights", None)
+        if weights is None:
+            return [None]
+        weights = torch.as_tensor(weights).detach().cpu().double().numpy()
+        if weights.ndim not in (1, 2) or weights.shape[-1] != n_features or not weights.size:
+            raise ValueError(
+                f"The encoder's feature_weights should hold one weight per embedding "
+                f"feature, shape ({n_features},), or one row of them per candidate, shape "
+                f"(n_candidates, {n_features}); got shape {weights.shape}."
+            )
+        return list(np.atleast_2d(weights))
+
+    def _instability(self, embedded, centers, seed):
+        """1 - the mean ARI between the partition and those found on subsamples.
+
+        On at most ``_STABILITY_SAMPLES`` series, ``_STABILITY_DRAWS`` times:
+        the centres are found again (``centers``) on a random 80 % of them,
+        and the labels they give are compared with those of ``centers``.
+        0 means every subsample finds the same partition; NaN when a
+        subsample would hold fewer series than ``n_clusters``.
+        """
+        rng = np.random.RandomState(seed)
+        embedded = sample_rows(embedded, _STABILITY_SAMPLES, rng)
+        labels = pairwise_distances_argmin(embedded, centers)
+        n_draw = int(0.8 * embedded.shape[0])
+        if n_draw < self.n_clusters:
+            return float("nan")
+        agreement = []
+        for _ in range(_STABILITY_DRAWS):
+            rows = rng.choice(embedded.shape[0], n_draw, replace=False)
+            again = pairwise_distances_argmin(
+                embedded[rows], self._find_centers(embedded[rows], seed)
+            )
+            agreement.append(adjusted_rand_score(labels[rows], again))
+        return 1.0 - float(np.mean(agreement))
+
+    def _clustering_space(self, Z, seed, feature_weights=None):
         """Standardise, weight, then PCA: the affine map to the clustering space.
 
-        Heavy-tailed features are down-weighted (``kurtosis_power``) and the
-        encoder's ``feature_weights``, when it has them, applied. Means,
-        scales, weights and components are estimated on at most
-        ``_SPACE_SAMPLES`` series (all of them on smaller sets); constant
-        features get weight 0.
+        Heavy-tailed features are down-weighted (``kurtosis_power``) and
+        ``feature_weights`` (one weighting of the encoder's), when given,
+        applied. Means, scales, weights and components are estimated on at
+        most ``_SPACE_SAMPLES`` series (all of them on smaller sets);
+        constant features get weight 0.
         """
         rng = np.random.RandomState(seed)
         Z = sample_rows(Z, _SPACE_SAMPLES, rng)
@@ -553,15 +644,8 @@ class NeuralNetClusterer(ClusterMixin, TransformerMixin, NeuralNet):
         weights = np.ones(Z.shape[1])
         if self.kurtosis_power > 0:
             weights *= _tail_weights(standardised, self.kurtosis_power)
-        encoder_weights = getattr(self.module_.encoder, "feature_weights", None)
-        if encoder_weights is not None:
-            encoder_weights = torch.as_tensor(encoder_weights).detach().cpu().double().numpy()
-            if encoder_weights.shape != weights.shape:
-                raise ValueError(
-                    f"The encoder's feature_weights should hold one weight per embedding "
-                    f"feature, shape {weights.shape}; got shape {encoder_weights.shape}."
-                )
-            weights *= encoder_weights
+        if feature_weights is not None:
+            weights *= feature_weights
         scale *= weights
         standardised *= weights
         projection = np.diag(scale)

@@ -499,15 +499,70 @@ def test_the_clustering_space_applies_the_encoders_feature_weights(blobs_series)
     np.testing.assert_array_equal(ignored.labels_, ignored.predict(X))
 
 
-def test_feature_weights_of_the_wrong_length_is_an_error(blobs_series):
+@pytest.mark.parametrize("shape", [(3,), (2, 3), (2, 2, 8), (0, 8)])
+def test_feature_weights_of_the_wrong_shape_is_an_error(blobs_series, shape):
     X, _ = blobs_series
 
     class Misweighted(ConvEncoder):
-        feature_weights = torch.ones(3)
+        feature_weights = torch.ones(shape)
 
     est = NeuralNetClusterer(3, module=Misweighted, module__hidden_size=4, max_epochs=1)
     with pytest.raises(ValueError, match=r"feature_weights should hold one weight per"):
         est.fit(X)
+
+
+class _TwoViews(torch.nn.Module):
+    """Features 0-1 separate the series by their mean level, 2-9 are noise.
+
+    ``feature_weights`` offers the two views as candidates, ``order`` first.
+    """
+
+    def __init__(self, n_channels=1, n_timestamps=None, order=("noise", "level")):
+        super().__init__()
+        self.embedding_dim = 10
+        self.order = order
+        self.noise = torch.nn.Parameter(torch.zeros(1), requires_grad=False)
+
+    @property
+    def feature_weights(self):
+        views = {"level": torch.zeros(10), "noise": torch.zeros(10)}
+        views["level"][:2] = 1.0
+        views["noise"][2:] = 1.0
+        return torch.stack([views[name] for name in self.order])
+
+    def forward(self, x, mask):
+        level = (x.sum(dim=1) / mask.sum(dim=1, keepdim=True)).repeat(1, 2)
+        generator = torch.Generator().manual_seed(int(x.abs().sum() * 1000) % 2**31)
+        noise = torch.randn(x.shape[0], 8, generator=generator)
+        return torch.cat([level, noise], dim=1), None
+
+
+@pytest.mark.parametrize("order", [("noise", "level"), ("level", "noise")])
+def test_a_markedly_more_stable_weighting_replaces_the_first(order):
+    rng = np.random.RandomState(0)
+    y = np.repeat([0, 1, 2], 30)
+    X = (y[:, None, None] * 5.0 + rng.normal(size=(90, 20, 1))).astype(np.float32)
+    est = NeuralNetClusterer(3, module=_TwoViews, module__order=order, random_state=0).fit(X)
+    level = order.index("level")
+    assert est.space_index_ == level
+    assert est.space_instability_.shape == (2,)
+    assert est.space_instability_[level] < 0.05 < est.space_instability_[1 - level]
+    assert adjusted_rand_score(y, est.labels_) == 1.0
+    np.testing.assert_array_equal(est.labels_, est.predict(X))
+
+
+def test_too_few_series_for_a_stability_check_keep_the_first_weighting():
+    X = np.random.RandomState(0).normal(size=(4, 12, 1)).astype(np.float32)
+    est = fast_clusterer(n_clusters=4, random_state=0).fit(X)
+    assert est.space_index_ == 0 and np.isnan(est.space_instability_).all()
+    assert sorted(est.labels_) == [0, 1, 2, 3]
+
+
+def test_one_weighting_reports_its_instability(blobs_series):
+    X, _ = blobs_series
+    est = fast_clusterer(n_clusters=3, random_state=0, module__learned_weight=1.0).fit(X)
+    assert est.space_index_ == 0 and est.space_instability_.shape == (1,)
+    assert 0.0 <= est.space_instability_[0] <= 1.0
 
 
 def test_random_crops_are_windows_of_the_observed_steps():
@@ -644,8 +699,10 @@ def test_ward_reads_a_random_sample_of_large_sets(blobs_series, monkeypatch):
 
     monkeypatch.setattr(skts.cluster, "_WARD_SAMPLES", 25)
     monkeypatch.setattr(skts.cluster, "AgglomerativeClustering", Spy)
-    a = fast_clusterer(n_clusters=3, random_state=0).fit(X)
-    b = fast_clusterer(n_clusters=3, random_state=0).fit(X)
-    assert seen == [25, 25] and X.shape[0] == 60
+    a = fast_clusterer(n_clusters=3, random_state=0, module__learned_weight=1.0).fit(X)
+    # The space's own Ward reads 25 series; the stability check reads 80 % of them.
+    assert seen[0] == 25 and max(seen) == 25 and X.shape[0] == 60
+    b = fast_clusterer(n_clusters=3, random_state=0, module__learned_weight=1.0).fit(X)
+    assert seen[: len(seen) // 2] == seen[len(seen) // 2 :]
     np.testing.assert_array_equal(a.labels_, b.labels_)
     assert np.bincount(a.labels_, minlength=3).min() > 0

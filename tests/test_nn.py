@@ -224,7 +224,20 @@ def test_hybrid_feature_weights_weigh_the_learned_features():
     assert HybridEncoder(1, 30, hidden_size=8, n_kernels=0).feature_weights is None
 
 
-@pytest.mark.parametrize("learned_weight", [-0.5, float("nan")])
+def test_hybrid_weight_candidates_give_one_row_each():
+    hybrid = HybridEncoder(1, 30, hidden_size=8, n_kernels=40)
+    weights = hybrid.feature_weights
+    n_learned = hybrid.learned.embedding_dim
+    assert hybrid.learned_weight == (1.0, 0.0)
+    assert weights.shape == (2, hybrid.embedding_dim)
+    assert torch.equal(weights[0], torch.ones(hybrid.embedding_dim))
+    assert torch.equal(weights[1, :n_learned], torch.zeros(n_learned))
+    assert torch.equal(weights[1, n_learned:], torch.ones(40))
+    one = HybridEncoder(1, 30, hidden_size=8, n_kernels=40, learned_weight=[0.5])
+    assert torch.equal(one.feature_weights[:, :n_learned], torch.full((1, n_learned), 0.5))
+
+
+@pytest.mark.parametrize("learned_weight", [-0.5, float("nan"), (), (1.0, -1.0), ("a",), True])
 def test_bad_learned_weight_is_an_error(learned_weight):
-    with pytest.raises(ValueError, match="learned_weight should be a float >= 0, got"):
+    with pytest.raises(ValueError, match="learned_weight should be a float >= 0 or a non-empty"):
         HybridEncoder(1, 30, learned_weight=learned_weight)

@@ -8,13 +8,18 @@ Every encoder takes ``x`` (batch, n_timestamps, n_channels), zero-filled, and
 initialisation run once before training, ``reconstruct(x, mask)``, the
 reconstruction alone when it is cheaper than the whole forward pass, and
 ``feature_weights``, a tensor (embedding_dim,) that multiplies the features
-once standardised, before they are clustered. This module knows nothing of scikit-learn.
+once standardised, before they are clustered, or (n_candidates,
+embedding_dim): candidate weightings, the first preferred, among which the
+clusterer keeps the one whose partition is most stable (see
+:class:`skts.NeuralNetClusterer`). This module knows nothing of scikit-learn.
 """
 
 from __future__ import annotations
 
 import math
+from numbers import Real
 
+import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -32,6 +37,11 @@ def _check_pooling(pooling, options):
     if not pooling or set(pooling) - set(options):
         raise ValueError(f"pooling={pooling!r} should be a non-empty tuple of {sorted(options)}.")
     return tuple(pooling)
+
+
+def _is_weight(value):
+    """Whether ``value`` is a real number >= 0 (not NaN, not a bool)."""
+    return isinstance(value, Real) and not isinstance(value, bool) and value >= 0
 
 
 def _check_quantiles(bias_quantiles):
@@ -425,13 +435,18 @@ class HybridEncoder(nn.Module):
     unpadded : float, default=0.0
         The fraction of the random branch's kernels (of the shorter
         dilations) that read no padding (see :class:`RandomConvEncoder`).
-    learned_weight : float, default=1.0
+    learned_weight : float or tuple of float, default=(1.0, 0.0)
         The weight of each learned feature, against 1 for each random one,
         once every feature is standardised for clustering
-        (``feature_weights``). Below 1 the patterns that the random kernels
-        count weigh more against the learned branch's few dominant
-        directions: GunPoint's split is then found on more seeds, but
-        BasicMotions and ItalyPowerDemand lose (``benchmarks/NOTES.md``).
+        (``feature_weights``). A tuple gives candidate weights, the first
+        preferred: the clusterer keeps another only when its partition is
+        markedly more stable (:class:`skts.NeuralNetClusterer`'s
+        ``space_instability_``). The default falls back on the random
+        kernels alone where the learned branch's few dominant directions
+        make the partition unstable, which is how single fits lost
+        GunPoint's split (``benchmarks/NOTES.md``). A float weighs the
+        learned features so in every fit: below 1 GunPoint's split is found
+        on more seeds, but BasicMotions and ItalyPowerDemand lose.
 
     Examples
     --------
@@ -460,11 +475,15 @@ class HybridEncoder(nn.Module):
         kernel_pooling=("ppv",),
         bias_quantiles=(0.25, 0.75),
         unpadded=0.0,
-        learned_weight=1.0,
+        learned_weight=(1.0, 0.0),
     ):
         super().__init__()
-        if not learned_weight >= 0:
-            raise ValueError(f"learned_weight should be a float >= 0, got {learned_weight!r}.")
+        weights = np.atleast_1d(np.asarray(learned_weight, dtype=object))
+        if weights.ndim != 1 or not weights.size or not all(_is_weight(w) for w in weights):
+            raise ValueError(
+                "learned_weight should be a float >= 0 or a non-empty tuple of them, "
+                f"got {learned_weight!r}."
+            )
         self.learned_weight = learned_weight
         self.learned = ConvEncoder(
             n_channels,
@@ -494,12 +513,16 @@ class HybridEncoder(nn.Module):
 
     @property
     def feature_weights(self):
-        """``learned_weight`` for the learned features, 1 for the random ones; None alone."""
+        """``learned_weight`` for the learned features, 1 for the random ones; None alone.
+
+        One row per candidate when ``learned_weight`` is a tuple.
+        """
         if self.random is None:
             return None
-        weights = torch.ones(self.embedding_dim)
-        weights[: self.learned.embedding_dim] = self.learned_weight
-        return weights
+        candidates = np.atleast_1d(np.asarray(self.learned_weight, dtype=np.float32))
+        weights = torch.ones(len(candidates), self.embedding_dim)
+        weights[:, : self.learned.embedding_dim] = torch.from_numpy(candidates)[:, None]
+        return weights if np.ndim(self.learned_weight) else weights[0]
 
     def calibrate(self, x, mask):
         """Calibrate the random branch (see :meth:`RandomConvEncoder.calibrate`)."""
