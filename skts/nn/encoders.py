@@ -9,8 +9,8 @@ initialisation run once before training, ``reconstruct(x, mask)``, the
 reconstruction alone when it is cheaper than the whole forward pass, and
 ``feature_weights``, a tensor (embedding_dim,) that multiplies the features
 once standardised, before they are clustered, or (n_candidates,
-embedding_dim): candidate weightings, the first preferred, among which the
-clusterer keeps the one whose partition is most stable (see
+embedding_dim): candidate weightings; the clusterer keeps the first unless
+another gives a markedly more stable partition (see
 :class:`skts.NeuralNetClusterer`). This module knows nothing of scikit-learn.
 """
 
