@@ -21,7 +21,7 @@ test: install
 	$(PY) -m pytest -n 2
 
 bench: install
-	$(VENV)/bin/skts bench --jobs 2 --output benchmarks/results
+	$(VENV)/bin/skts bench --output benchmarks/results
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -3,7 +3,7 @@
 The same harness as ``skts bench``; this script writes into
 ``benchmarks/results`` by default:
 
-    python benchmarks/compare.py            # = skts bench --jobs 2 --output benchmarks/results
+    python benchmarks/compare.py            # = skts bench --output benchmarks/results
     python benchmarks/compare.py --datasets /data/UCR/Coffee --seeds 0
 """
 
@@ -15,6 +15,4 @@ if __name__ == "__main__":
     args = sys.argv[1:]
     if "--output" not in args:
         args += ["--output", "benchmarks/results"]
-    if "--jobs" not in args:
-        args += ["--jobs", "2"]
     sys.exit(main(["bench", *args]))

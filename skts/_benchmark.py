@@ -567,15 +567,20 @@ def machine_description() -> str:
     return f"{date.today().isoformat()}, {platform.system()} {platform.machine()}, {cores} CPU cores, Python {platform.python_version()}"
 
 
-def markdown_report(results: list[Result], seeds: list[int]) -> str:
-    """The whole markdown summary of a comparison run."""
+def markdown_report(results: list[Result], seeds: list[int], *, n_jobs: int = 1) -> str:
+    """The whole markdown summary of a comparison run (``n_jobs`` as it ran)."""
     methods = list(dict.fromkeys(r.method for r in results))
     missing = sorted({r.method for r in results if r.status != "ok"})
     notes = "\n".join(f"- `{m}`: {METHODS[m].note}" for m in methods if m in METHODS)
     parts = [
         "# skts benchmark",
         "",
-        f"Measured on {machine_description()}; seeds {seeds}.",
+        f"Measured on {machine_description()}; seeds {seeds}; "
+        + (
+            "one run at a time, with every core."
+            if n_jobs == 1
+            else f"{n_jobs} runs at a time, one thread each."
+        ),
         "Protocol: train and test splits merged, each series z-normalised, n_clusters = number of classes.",
         "",
         "## Adjusted Rand index (mean ± std over seeds; higher is better)",

@@ -42,6 +42,15 @@ def test_csv_round_trip_and_summary(tmp_path):
     assert "**0.600 ± 0.100**" in table and "| **mean** | **0.600** | 0.100 |" in table
 
 
+def test_report_says_how_the_runs_shared_the_machine():
+    rows = [bench.Result("a", "kmeans", 0, 10, 2, ari=0.5, nmi=0.4, accuracy=0.8)]
+    alone = bench.markdown_report(rows, [0])
+    shared = bench.markdown_report(rows, [0], n_jobs=2)
+    assert "one run at a time, with every core" in alone
+    assert "2 runs at a time, one thread each" in shared
+    assert "one run at a time" not in shared
+
+
 def test_dataset_paths_and_labels(tmp_path):
     folder = tmp_path / "Toy"
     folder.mkdir()

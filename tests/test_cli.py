@@ -168,5 +168,6 @@ def test_bench_writes_table_csv_markdown_and_plots(tmp_path, capsys):
     assert len(rows) == 5
     report = (out / "results.md").read_text()
     assert "## Adjusted Rand index" in report and "CPU cores" in report
+    assert "one run at a time" in report
     assert (out / "scores.png").stat().st_size > 1000
     assert (out / "times.png").stat().st_size > 1000
