@@ -192,12 +192,14 @@ class NeuralNetClusterer(ClusterMixin, TransformerMixin, NeuralNet):
     cluster_centers_ : ndarray of shape (n_clusters, n_dims)
         The centres in the clustering space (that of :meth:`transform`).
     space_instability_ : ndarray of shape (n_candidates,)
-        For each weighting of the features the encoder offers (one when it
-        offers none), 1 minus the mean adjusted Rand index between its
-        partition and the partitions found again on 50 random subsamples of
-        80 % of the series (of at most 500): 0 when every subsample agrees,
-        NaN when there are too few series for ``n_clusters``. Computed
-        before ``clustering_loss`` refines the centres.
+        For each weighting of the features the encoder offers, 1 minus the
+        mean adjusted Rand index between its partition and the partitions
+        found again on 50 random subsamples of 80 % of the series (of at
+        most 500): 0 when every subsample agrees. NaN where it was not
+        measured: when the encoder offers a single weighting (or none),
+        since there is nothing to choose, and when there are too few series
+        for ``n_clusters``. Computed before ``clustering_loss`` refines the
+        centres.
     space_index_ : int
         The weighting kept (the row of the encoder's ``feature_weights``).
     n_features_in_ : int
@@ -562,24 +564,26 @@ class NeuralNetClusterer(ClusterMixin, TransformerMixin, NeuralNet):
     def _choose_space(self, Z, seed):
         """``(offset, projection, centers)`` of the clustering space.
 
-        With one weighting of the features, its space. With several (rows
-        of the encoder's ``feature_weights``), the first unless its
-        instability exceeds ``_STABILITY_MARGIN`` times the lowest of the
-        others' by more than ``_STABILITY_FLOOR``, in which case that one.
-        Sets ``space_instability_`` and ``space_index_``.
+        With one weighting of the features, its space, unmeasured: there is
+        nothing to choose. With several (rows of the encoder's
+        ``feature_weights``), the first unless its instability exceeds
+        ``_STABILITY_MARGIN`` times the lowest of the others' by more than
+        ``_STABILITY_FLOOR``, in which case that one. Sets
+        ``space_instability_`` and ``space_index_``.
         """
         candidates = self._candidate_weights(Z.shape[1])
-        spaces, instability = [], []
-        for weights in candidates:
+        choose = len(candidates) > 1
+        spaces, instability = [], np.full(len(candidates), np.nan)
+        for i, weights in enumerate(candidates):
             offset, projection = self._clustering_space(Z, seed, weights)
             embedded = (Z - offset) @ projection
             centers = self._find_centers(embedded, seed)
             spaces.append((offset, projection, centers))
-            instability.append(self._instability(embedded, centers, seed))
-        instability = np.array(instability)
+            if choose:
+                instability[i] = self._instability(embedded, centers, seed)
         index = 0
-        others = np.arange(1, len(candidates))
-        if others.size:
+        if choose:
+            others = np.arange(1, len(candidates))
             best = others[np.argmin(instability[others])]
             if instability[0] > _STABILITY_MARGIN * instability[best] + _STABILITY_FLOOR:
                 index = int(best)

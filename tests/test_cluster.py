@@ -559,11 +559,23 @@ def test_too_few_series_for_a_stability_check_keep_the_first_weighting():
     assert sorted(est.labels_) == [0, 1, 2, 3]
 
 
-def test_one_weighting_reports_its_instability(blobs_series):
+def test_stability_is_measured_only_when_there_is_a_weighting_to_choose(blobs_series, monkeypatch):
     X, _ = blobs_series
-    est = fast_clusterer(n_clusters=3, random_state=0, module__learned_weight=1.0).fit(X)
-    assert est.space_index_ == 0 and est.space_instability_.shape == (1,)
-    assert 0.0 <= est.space_instability_[0] <= 1.0
+    measured = []
+    instability = NeuralNetClusterer._instability
+
+    def spy(self, *args):
+        measured.append(args)
+        return instability(self, *args)
+
+    monkeypatch.setattr(NeuralNetClusterer, "_instability", spy)
+    one = fast_clusterer(n_clusters=3, random_state=0, module__learned_weight=1.0).fit(X)
+    assert measured == []
+    assert one.space_index_ == 0 and one.space_instability_.shape == (1,)
+    assert np.isnan(one.space_instability_).all()
+    two = fast_clusterer(n_clusters=3, random_state=0).fit(X)
+    assert len(measured) == 2 and two.space_instability_.shape == (2,)
+    assert ((two.space_instability_ >= 0) & (two.space_instability_ <= 1)).all()
 
 
 def test_random_crops_are_windows_of_the_observed_steps():
