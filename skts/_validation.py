@@ -9,6 +9,7 @@ knows nothing of torch.
 from __future__ import annotations
 
 import numbers
+import warnings
 from typing import Any
 
 import numpy as np
@@ -68,7 +69,15 @@ def check_time_series(
     ValueError
         For empty input, series of length 0, inconsistent channel counts,
         infinite values, NaN between observed values, complex values, arrays
-        of more than 3 dimensions, or axes that look swapped.
+        of more than 3 dimensions, or ragged series whose rows are constant
+        while their columns vary (channels first).
+
+    Warns
+    -----
+    UserWarning
+        When the series have more channels than timestamps: that is how
+        channels-first data looks, but also short windows of many channels,
+        so the input is used as given.
 
     Examples
     --------
@@ -370,13 +379,22 @@ def _check_series_list(series: list[np.ndarray], name: str) -> list[np.ndarray]:
             )
     lengths = np.array([s.shape[0] for s in series])
     if n_channels > lengths.max():
-        raise ValueError(
-            f"The axes of the series in {name} look swapped: got {n_channels} channels but "
-            f"at most {lengths.max()} timestamps. Expected each series as "
-            "(n_timestamps, n_channels), channels last; transpose channels-first series "
-            "with x.T."
+        _warn_swapped(
+            f"the series in {name} have {n_channels} channels but at most {lengths.max()} "
+            "timestamps",
+            "transpose channels-first series with x.T",
         )
     return series
+
+
+def _warn_swapped(what: str, fix: str) -> None:
+    """More channels than timestamps: usually channels first, sometimes short windows."""
+    warnings.warn(
+        f"The axes may be swapped: {what}. skts expects (n_timestamps, n_channels), channels "
+        f"last, and uses the input as given; if it is channels first, {fix}.",
+        UserWarning,
+        stacklevel=4,
+    )
 
 
 def _to_numeric(arr: np.ndarray, what: str) -> np.ndarray:
@@ -440,11 +458,10 @@ def _array_path(X: Any, name: str, dtype: type) -> np.ndarray:
                 f"Found array with 0 channels (shape={arr.shape}) while a minimum of 1 is required."
             )
         if arr.shape[2] > arr.shape[1]:
-            raise ValueError(
-                f"The axes of {name} look swapped: got shape {arr.shape}, that is "
-                f"{arr.shape[1]} timestamps and {arr.shape[2]} channels. Expected "
-                "(n_samples, n_timestamps, n_channels), channels last; for channels-first "
-                f"data pass np.swapaxes({name}, 1, 2)."
+            _warn_swapped(
+                f"{name} has shape {arr.shape}, that is {arr.shape[1]} timestamps and "
+                f"{arr.shape[2]} channels",
+                f"pass np.swapaxes({name}, 1, 2)",
             )
     else:
         arr = arr[:, :, None]

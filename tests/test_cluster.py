@@ -329,6 +329,23 @@ def test_ragged_multivariate_pipeline():
     assert pipe[-1].n_channels_ == 3
 
 
+def test_short_windows_of_many_channels_are_clustered_with_a_warning():
+    # 6 timestamps of 16 sensors: more channels than timestamps, as in short
+    # windows of a sensor array; the groups differ in which sensors rise.
+    rng = np.random.RandomState(0)
+    y = np.repeat([0, 1], 20)
+    X = rng.normal(scale=0.3, size=(40, 6, 16))
+    for i, group in enumerate(y):
+        X[i, :, 8 * group : 8 * group + 8] += np.linspace(-2, 2, 6)[:, None]
+    pipe = make_pipeline(
+        PaddingTransformer(), TimeSeriesScaler(), fast_clusterer(n_clusters=2, random_state=0)
+    )
+    with pytest.warns(UserWarning, match="axes may be swapped"):
+        labels = pipe.fit_predict(X)
+    assert pipe[-1].n_channels_ == 16 and pipe[-1].n_features_in_ == 6
+    assert adjusted_rand_score(y, labels) > 0.9
+
+
 def test_japanese_vowels_pipeline():
     X, y = load_dataset("JapaneseVowels")
     pipe = make_pipeline(

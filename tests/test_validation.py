@@ -91,7 +91,6 @@ BAD_INPUTS = [
     (np.zeros((2, 3, 4, 5)), ValueError, "got a 4-D array"),
     (np.zeros((2, 3)) + 1j, ValueError, "Complex data not supported"),
     (sp.csr_matrix(np.eye(3)), TypeError, "Sparse input is not supported"),
-    (np.zeros((2, 3, 40)), ValueError, "look swapped"),
     ([np.zeros((3, 50)), np.zeros((3, 60))], ValueError, "look swapped"),
     (np.zeros(5), ValueError, "got a 1-D array of shape \\(5,\\)"),
     ([1.0, 2.0, 3.0], ValueError, "flat sequence of 3 numbers"),
@@ -106,6 +105,21 @@ BAD_INPUTS = [
 def test_bad_input_raises_clear_error(X, error, match):
     with pytest.raises(error, match=match):
         check_time_series(X)
+
+
+@pytest.mark.parametrize(
+    "X, shape",
+    [
+        (np.arange(2 * 3 * 40.0).reshape(2, 3, 40), (2, 3, 40)),
+        ([np.ones((3, 8)), np.ones((2, 8))], (2, 3, 8)),
+    ],
+)
+def test_more_channels_than_timestamps_warns_and_keeps_the_axes(X, shape):
+    with pytest.warns(UserWarning, match="axes may be swapped.*channels last"):
+        X_out, lengths = check_time_series(X)
+    assert X_out.shape == shape
+    if isinstance(X, np.ndarray):
+        np.testing.assert_array_equal(X_out, X)
 
 
 @st.composite
