@@ -183,7 +183,10 @@ def validate_time_series(
     timestamps of the padded array), ``feature_names_in_`` (for a DataFrame
     with one value per column) and ``n_channels_``. With ``reset=False`` it
     checks the channels and the feature names against them, and the number
-    of timestamps too when ``fixed_length`` is true.
+    of timestamps too when ``fixed_length`` is true. Series given one by one
+    (a list, a nested DataFrame) are padded with NaN to ``n_features_in_``
+    timestamps when the longest of them is shorter, as they would have been
+    in fit; an array or a flat DataFrame must have that many timestamps.
 
     Parameters
     ----------
@@ -194,7 +197,7 @@ def validate_time_series(
     reset : bool
         Whether this call fits (records) or predicts (checks).
     fixed_length : bool
-        Whether the estimator needs the same number of timestamps as in fit.
+        Whether the estimator needs the number of timestamps seen in fit.
     ensure_min_samples : int, default=1
         The smallest number of series accepted.
 
@@ -206,9 +209,16 @@ def validate_time_series(
         The number of observed timestamps of each series.
     """
     X_out, lengths = check_time_series(X, ensure_min_samples=ensure_min_samples)
+    frame = _is_dataframe(X)
+    ragged = _is_nested_frame(X) if frame else _is_sequence_collection(X)
+    if fixed_length and ragged and not reset and X_out.shape[1] < estimator.n_features_in_:
+        # Series given one by one are padded to the longest of the batch, an
+        # accident of the batch: pad them as in fit. An array's width is kept.
+        pad = estimator.n_features_in_ - X_out.shape[1]
+        X_out = np.pad(X_out, ((0, 0), (0, pad), (0, 0)), constant_values=np.nan)
     # A DataFrame with one value per column carries feature names; otherwise
     # the canonical array stands for the input.
-    reference = X if _is_dataframe(X) and not _is_nested_frame(X) else X_out
+    reference = X if frame and not ragged else X_out
     name = type(estimator).__name__
     if reset or fixed_length:
         try:
@@ -217,10 +227,10 @@ def validate_time_series(
             if "features as input" not in str(exc):
                 raise
             raise ValueError(
-                f"{exc} Here a feature is a timestamp: {name} needs series padded or "
-                f"truncated to {estimator.n_features_in_} timestamps, as in fit. Put "
-                f"PaddingTransformer() before {name} in a Pipeline to do this for series "
-                "of any length."
+                f"{exc} Here a feature is a timestamp: {name} needs arrays padded or "
+                f"truncated to {estimator.n_features_in_} timestamps, as in fit (a list of "
+                "series is padded, not truncated). Put PaddingTransformer() before "
+                f"{name} in a Pipeline to do this for series of any length."
             ) from None
     else:
         _check_feature_names(estimator, reference, reset=False)

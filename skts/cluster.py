@@ -94,8 +94,12 @@ class NeuralNetClusterer(ClusterMixin, TransformerMixin, NeuralNet):
 
     Series are given as padded arrays, as :class:`PaddingTransformer` returns
     them (NaN marks padding, which the encoder masks), or in any form
-    :func:`skts.check_time_series` accepts. Labels passed to ``fit`` are
-    ignored, so label-based scorers work in ``GridSearchCV``.
+    :func:`skts.check_time_series` accepts. After ``fit``, arrays need the
+    training array's number of timestamps; a list of series is padded to it
+    when its longest series is shorter. Longer series must be truncated
+    first (``PaddingTransformer`` does it in a ``Pipeline``).
+    Labels passed to ``fit`` are ignored, so label-based scorers work in
+    ``GridSearchCV``.
 
     Parameters
     ----------
@@ -748,7 +752,8 @@ class NeuralNetClusterer(ClusterMixin, TransformerMixin, NeuralNet):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_timestamps[, n_channels]) or list
-            The series, padded to the length seen in ``fit``.
+            The series: an array as long as in ``fit``, or a list of series
+            at most that long.
 
         Returns
         -------
@@ -765,7 +770,8 @@ class NeuralNetClusterer(ClusterMixin, TransformerMixin, NeuralNet):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_timestamps[, n_channels]) or list
-            The series, padded to the length seen in ``fit``.
+            The series: an array as long as in ``fit``, or a list of series
+            at most that long.
 
         Returns
         -------
@@ -779,7 +785,8 @@ class NeuralNetClusterer(ClusterMixin, TransformerMixin, NeuralNet):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_timestamps[, n_channels]) or list
-            The series, padded to the length seen in ``fit``.
+            The series: an array as long as in ``fit``, or a list of series
+            at most that long.
 
         Returns
         -------
@@ -818,7 +825,8 @@ class NeuralNetClusterer(ClusterMixin, TransformerMixin, NeuralNet):
         Parameters
         ----------
         X : array-like or list
-            The series, padded to the length seen in ``fit``.
+            The series: an array as long as in ``fit``, or a list of series
+            at most that long.
         y : Ignored
             Not used.
 

@@ -329,6 +329,25 @@ def test_ragged_multivariate_pipeline():
     assert pipe[-1].n_channels_ == 3
 
 
+def test_a_list_of_shorter_series_is_padded_and_arrays_keep_their_width():
+    # A ragged list fitted directly: any subset of it must predict, though
+    # its longest series is shorter than the longest seen in fit.
+    X, _ = make_time_series_clusters(n_samples_per_cluster=10, random_state=0)
+    est = fast_clusterer(n_clusters=3, random_state=0).fit(X)
+    short = [x for x in X if len(x) < est.n_features_in_]
+    np.testing.assert_allclose(
+        est.transform(short),
+        est.transform(X)[[len(x) < est.n_features_in_ for x in X]],
+        rtol=1e-5,
+        atol=1e-6,
+    )
+    for other in (est.n_features_in_ - 1, est.n_features_in_ + 1):
+        with pytest.raises(ValueError, match="needs arrays padded or truncated"):
+            est.predict(np.zeros((2, other)))  # an array's width is kept
+    with pytest.raises(ValueError, match="a list of series is padded, not truncated"):
+        est.predict([np.zeros(est.n_features_in_ + 1)])
+
+
 def test_short_windows_of_many_channels_are_clustered_with_a_warning():
     # 6 timestamps of 16 sensors: more channels than timestamps, as in short
     # windows of a sensor array; the groups differ in which sensors rise.
