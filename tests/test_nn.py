@@ -143,6 +143,30 @@ def test_biases_are_quantiles_of_the_response_in_the_given_range(bias_quantiles)
     assert bool(((ppv >= 1 - high - 0.05) & (ppv <= 1 - low + 0.05)).all())
 
 
+def test_each_bias_is_a_quantile_of_its_kernel_on_its_drawn_series():
+    """Calibration reads each kernel on one drawn series only, as the full responses say."""
+    torch.manual_seed(0)
+    n, T, C = 7, 50, 3
+    net = RandomConvEncoder(C, T, n_kernels=60, max_channels=2, unpadded=0.5)
+    lengths = torch.tensor([50, 12, 33, 50, 20, 41, 8])
+    mask = torch.arange(T)[None, :] < lengths[:, None]
+    x = torch.randn(n, T, C) * torch.arange(1.0, n + 1)[:, None, None] * mask[..., None]
+    torch.manual_seed(1)
+    net.calibrate(x, mask)
+    torch.manual_seed(1)  # the same draws, read from every kernel's response to every series
+    low, high = net.bias_quantiles
+    for g, response, whole in net._responses(x, mask):
+        bias = getattr(net, f"bias{g}")
+        rows = torch.randint(0, n, (len(bias),))
+        quantiles = torch.rand(len(bias)) * (high - low) + low
+        first_unpadded = len(bias) - net.n_unpadded[g]
+        for k in range(len(bias)):
+            read = (whole if k >= first_unpadded else mask)[rows[k]]
+            expected = torch.quantile(response[rows[k], k][read], quantiles[k])
+            torch.testing.assert_close(bias[k], expected, rtol=1e-5, atol=1e-5)
+    assert sum(net.n_unpadded) > 0
+
+
 def test_bias_quantiles_reach_the_random_branch():
     hybrid = HybridEncoder(1, 30, hidden_size=8, n_kernels=40, bias_quantiles=(0.5, 0.5))
     assert hybrid.random.bias_quantiles == (0.5, 0.5)

@@ -374,14 +374,22 @@ class RandomConvEncoder(nn.Module):
     def calibrate(self, x, mask):
         """Set each kernel's bias to a random quantile of its response to a random series."""
         low, high = self.bias_quantiles
-        for g, response, whole in self._responses(x, mask):
-            bias = getattr(self, f"bias{g}")
-            first_unpadded = bias.shape[0] - self.n_unpadded[g]
-            rows = torch.randint(0, x.shape[0], (bias.shape[0],), device=x.device)
-            quantiles = torch.rand(bias.shape[0], device=x.device) * (high - low) + low
-            for k in range(bias.shape[0]):
-                read = whole if k >= first_unpadded else mask
-                values = response[rows[k], k][read[rows[k]]]
+        n_samples, n_timestamps, n_channels = x.shape
+        for g, dilation in enumerate(self.dilations):
+            weight, bias = getattr(self, f"weight{g}"), getattr(self, f"bias{g}")
+            size = bias.shape[0]
+            first_unpadded = size - self.n_unpadded[g]
+            rows = torch.randint(0, n_samples, (size,), device=x.device)
+            quantiles = torch.rand(size, device=x.device) * (high - low) + low
+            # Each kernel reads only its own series: one grouped convolution
+            # instead of every kernel on every series.
+            half = dilation * (weight.shape[-1] - 1) // 2
+            series = x[rows].transpose(1, 2).reshape(1, size * n_channels, n_timestamps)
+            response = F.conv1d(series, weight, padding=half, dilation=dilation, groups=size)[0]
+            read = mask[rows]
+            whole = _whole_windows(read, half) if self.n_unpadded[g] else read
+            for k in range(size):
+                values = response[k][(whole if k >= first_unpadded else read)[k]]
                 bias[k] = torch.quantile(values, quantiles[k])
 
     def forward(self, x, mask):
