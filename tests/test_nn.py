@@ -4,7 +4,7 @@ import torch
 from torch.nn import functional as F
 
 from skts.nn import ConvEncoder, HybridEncoder, RandomConvEncoder, split_padding
-from skts.nn._masking import masked_lspv
+from skts.nn._masking import masked_lspv, masked_ppv
 from skts.nn.encoders import _whole_windows
 from skts.nn.losses import student_t_assignment
 
@@ -89,6 +89,17 @@ def test_lspv_is_the_longest_positive_run_over_observed_steps():
     every_step = torch.ones(2, 6, dtype=torch.bool)
     torch.testing.assert_close(masked_lspv(ones, every_step), torch.full((2, 3), 6.0))
     assert masked_lspv(-ones, every_step).eq(0).all()
+
+
+def test_ppv_counts_positive_observed_steps_only():
+    h = torch.tensor([[[1.0, -2.0, 0.0, 3.0, 5.0, 7.0], [-1.0, -1.0, 2.0, 2.0, -5.0, 9.0]]])
+    mask = torch.tensor([[True, True, True, True, False, False]])
+    # Observed steps 0-3: 1 and 3 are positive (0 is not), then 2 and 2.
+    torch.testing.assert_close(masked_ppv(h, mask), torch.tensor([[0.5, 0.5]]))
+    torch.testing.assert_close(
+        masked_ppv(h, torch.ones(1, 6, dtype=torch.bool)), torch.tensor([[4 / 6, 3 / 6]])
+    )
+    assert masked_ppv(h, torch.zeros(1, 6, dtype=torch.bool)).eq(0).all()
 
 
 def test_lspv_does_not_depend_on_the_length_around_a_pattern():

@@ -40,8 +40,9 @@ def masked_max(h: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 
 def masked_ppv(h: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """Proportion of positive values of ``h`` (batch, features, time) where ``mask`` is True."""
-    m = mask[:, None, :].to(h.dtype)
-    return ((h > 0).to(h.dtype) * m).sum(-1) / m.sum(-1).clamp_min(1.0)
+    # Counted on bytes: no float copy of ``h``, which long series make large.
+    count = ((h > 0) & mask[:, None, :]).view(torch.uint8).sum(-1, dtype=torch.int32)
+    return count.to(h.dtype) / mask.sum(-1, keepdim=True).clamp_min(1).to(h.dtype)
 
 
 def masked_lspv(h: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

@@ -395,7 +395,8 @@ class RandomConvEncoder(nn.Module):
     def forward(self, x, mask):
         features = []
         for g, response, whole in self._responses(x, mask):
-            shifted = response - getattr(self, f"bias{g}")[None, :, None]
+            # In place: the responses are fresh and used only here.
+            shifted = response.sub_(getattr(self, f"bias{g}")[None, :, None])
             first_unpadded = shifted.shape[1] - self.n_unpadded[g]
             for name in self.pooling:
                 pool = _KERNEL_POOLING[name]
