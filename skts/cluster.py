@@ -44,6 +44,11 @@ __all__ = ["NeuralNetClusterer", "make_kmeans_baseline"]
 _AUTO_STEPS = 300
 # Series used to calibrate data-dependent encoders (random-kernel biases).
 _CALIBRATION_SAMPLES = 512
+# Parameters read each time data is loaded: setting them rebuilds nothing.
+_DATA_PREFIXES = ("iterator_train", "iterator_valid", "dataset")
+# Timestamps encoded in one inference batch at most, unless
+# iterator_valid__batch_size says otherwise: long series, fewer at a time.
+_ENCODE_TIMESTAMPS = 64 * 4096
 # Series used to estimate the standardisation and PCA of the clustering space.
 _SPACE_SAMPLES = 20_000
 # Ward linkage holds n * (n - 1) / 2 distances: 100 MB and about 2 s at 5 000.
@@ -120,7 +125,11 @@ class NeuralNetClusterer(ClusterMixin, TransformerMixin, NeuralNet):
         about 300 optimizer steps (at least one epoch), so that small
         datasets are trained enough and large ones stay linear in time.
     batch_size : int, default=64
-        Series per optimizer step (and per inference batch).
+        Series per optimizer step, and per inference batch as long as a
+        batch holds at most 262 144 timestamps (64 series of 4 096): longer
+        series are encoded fewer at a time, which bounds the memory of
+        encoding. ``iterator_valid__batch_size`` sets the inference batch
+        exactly.
     mask_ratio : float, default=0.3
         The fraction of timestamps hidden by the masked-reconstruction
         pretext, in [0, 1). With 0 the encoder is a plain autoencoder.
@@ -347,10 +356,17 @@ class NeuralNetClusterer(ClusterMixin, TransformerMixin, NeuralNet):
         """Set parameters; see :meth:`skorch.NeuralNet.set_params`.
 
         Unlike skorch, setting ``callbacks`` on an uninitialised net only
-        stores it: the callbacks are built, and checked, by ``fit``.
+        stores it: the callbacks are built, and checked, by ``fit``. And
+        ``iterator_train__*``, ``iterator_valid__*`` and ``dataset__*`` can be
+        set on a fitted net (such as the inference batch before ``predict``):
+        skorch (1.4) refuses them there, though nothing needs rebuilding.
         """
         if "callbacks" in params and not self.initialized_:
             self.callbacks = params.pop("callbacks")
+        if self.initialized_:
+            for key in [k for k in params if k.split("__", 1)[0] in _DATA_PREFIXES and "__" in k]:
+                setattr(self, key, params.pop(key))
+                self._params_to_validate.add(key)
         return super().set_params(**params)
 
     def _get_param_names(self):
@@ -704,8 +720,11 @@ class NeuralNetClusterer(ClusterMixin, TransformerMixin, NeuralNet):
         the same result whatever batch it falls in (kernels chosen by batch
         size round differently).
         """
-        size = self.get_params_for("iterator_valid").get("batch_size", self.batch_size)
+        fixed = self.get_params_for("iterator_valid").get("batch_size")
+        size = self.batch_size if fixed is None else fixed
         size = A.shape[0] if size == -1 else size
+        if fixed is None and A.ndim == 3:  # series, not embeddings
+            size = max(1, min(size, _ENCODE_TIMESTAMPS // A.shape[1]))
         for start in range(0, A.shape[0], size):
             batch = A[start : start + size]
             n = batch.shape[0]

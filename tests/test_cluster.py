@@ -348,6 +348,31 @@ def test_a_list_of_shorter_series_is_padded_and_arrays_keep_their_width():
         est.predict([np.zeros(est.n_features_in_ + 1)])
 
 
+def test_long_series_are_encoded_fewer_at_a_time(monkeypatch, blobs_series):
+    X, _ = blobs_series
+    est = fast_clusterer(n_clusters=3, random_state=0).fit(X)
+    sizes = []
+    step = est.evaluation_step
+
+    def spy(batch, training=False):
+        sizes.append(len(batch[0]))
+        return step(batch, training=training)
+
+    monkeypatch.setattr(est, "evaluation_step", spy)
+    full = est.transform(X)
+    assert set(sizes) == {32}  # batch_size: these series are short
+    sizes.clear()
+    # Series so long that a batch of 32 would exceed the budget: 5 at a time.
+    monkeypatch.setattr(skts.cluster, "_ENCODE_TIMESTAMPS", 5 * X.shape[1] + 3)
+    capped = est.transform(X)
+    assert set(sizes) == {5}
+    np.testing.assert_allclose(capped, full, rtol=1e-4, atol=1e-5)
+    sizes.clear()
+    est.set_params(iterator_valid__batch_size=7)  # an explicit inference batch is kept
+    est.transform(X)
+    assert set(sizes) == {7}
+
+
 def test_short_windows_of_many_channels_are_clustered_with_a_warning():
     # 6 timestamps of 16 sensors: more channels than timestamps, as in short
     # windows of a sensor array; the groups differ in which sensors rise.
