@@ -718,7 +718,9 @@ class NeuralNetClusterer(ClusterMixin, TransformerMixin, NeuralNet):
         The last batch is filled with copies of its first row and ``n`` says
         how many rows are real: with every batch the same size, a series gets
         the same result whatever batch it falls in (kernels chosen by batch
-        size round differently).
+        size round differently). Batches of series hold at most
+        ``_ENCODE_TIMESTAMPS`` timestamps unless ``iterator_valid__batch_size``
+        is set; the size depends only on the fitted length.
         """
         fixed = self.get_params_for("iterator_valid").get("batch_size")
         size = self.batch_size if fixed is None else fixed

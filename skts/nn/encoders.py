@@ -352,7 +352,7 @@ class RandomConvEncoder(nn.Module):
             self.register_buffer(f"weight{g}", w - w.mean(dim=-1, keepdim=True))
             self.register_buffer(f"bias{g}", torch.zeros(size))
             self.dilations.append(dilation)
-            half = dilation * (length - 1) // 2
+            half = self._half_width(g)
             fits = n_timestamps is not None and 0 < 4 * half <= n_timestamps
             self.n_unpadded.append(round(size * unpadded) if fits else 0)
         if max_channels is not None and n_channels > 1:
@@ -361,13 +361,16 @@ class RandomConvEncoder(nn.Module):
                 weight = getattr(self, f"weight{g}")
                 weight.mul_(_channel_subsets(weight.shape[0], n_channels, top)[:, :, None])
 
+    def _half_width(self, g):
+        """Timestamps on each side of the centre of a window of group ``g``."""
+        return self.dilations[g] * (getattr(self, f"weight{g}").shape[-1] - 1) // 2
+
     def _responses(self, x, mask):
         """Per group: its index, its kernels' responses and the whole-window mask."""
         h = x.transpose(1, 2)
         for g, dilation in enumerate(self.dilations):
-            weight = getattr(self, f"weight{g}")
-            half = dilation * (weight.shape[-1] - 1) // 2
-            response = F.conv1d(h, weight, padding=half, dilation=dilation)
+            half = self._half_width(g)
+            response = F.conv1d(h, getattr(self, f"weight{g}"), padding=half, dilation=dilation)
             yield g, response, _whole_windows(mask, half) if self.n_unpadded[g] else mask
 
     @torch.no_grad()
@@ -383,7 +386,7 @@ class RandomConvEncoder(nn.Module):
             quantiles = torch.rand(size, device=x.device) * (high - low) + low
             # Each kernel reads only its own series: one grouped convolution
             # instead of every kernel on every series.
-            half = dilation * (weight.shape[-1] - 1) // 2
+            half = self._half_width(g)
             series = x[rows].transpose(1, 2).reshape(1, size * n_channels, n_timestamps)
             response = F.conv1d(series, weight, padding=half, dilation=dilation, groups=size)[0]
             read = mask[rows]
