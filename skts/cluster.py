@@ -712,6 +712,15 @@ class NeuralNetClusterer(ClusterMixin, TransformerMixin, NeuralNet):
     def _batch_tensors(self, X):
         return split_padding(torch.as_tensor(X, device=self.device))
 
+    def _inference_batch_size(self, A):
+        """Rows of ``A`` (series or embeddings) per inference batch."""
+        fixed = self.get_params_for("iterator_valid").get("batch_size")
+        size = self.batch_size if fixed is None else fixed
+        size = A.shape[0] if size == -1 else size
+        if fixed is None and A.ndim == 3:  # series, not embeddings
+            size = max(1, min(size, _ENCODE_TIMESTAMPS // A.shape[1]))
+        return size
+
     def _fixed_batches(self, A):
         """Yield ``(batch, n)``: ``A`` in batches of one size, the last one filled.
 
@@ -722,11 +731,7 @@ class NeuralNetClusterer(ClusterMixin, TransformerMixin, NeuralNet):
         ``_ENCODE_TIMESTAMPS`` timestamps unless ``iterator_valid__batch_size``
         is set; the size depends only on the fitted length.
         """
-        fixed = self.get_params_for("iterator_valid").get("batch_size")
-        size = self.batch_size if fixed is None else fixed
-        size = A.shape[0] if size == -1 else size
-        if fixed is None and A.ndim == 3:  # series, not embeddings
-            size = max(1, min(size, _ENCODE_TIMESTAMPS // A.shape[1]))
+        size = self._inference_batch_size(A)
         for start in range(0, A.shape[0], size):
             batch = A[start : start + size]
             n = batch.shape[0]
@@ -858,7 +863,7 @@ class NeuralNetClusterer(ClusterMixin, TransformerMixin, NeuralNet):
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
         total, count = 0.0, 0
-        step = X.shape[0] if self.batch_size == -1 else self.batch_size
+        step = self._inference_batch_size(X)
         with self._on_device():
             self.module_.eval()
             with torch.no_grad():

@@ -368,6 +368,16 @@ def test_long_series_are_encoded_fewer_at_a_time(monkeypatch, blobs_series):
     assert set(sizes) == {5}
     np.testing.assert_allclose(capped, full, rtol=1e-4, atol=1e-5)
     sizes.clear()
+    forward = est.module_.forward
+
+    def spy_forward(X):
+        sizes.append(len(X))
+        return forward(X)
+
+    monkeypatch.setattr(est.module_, "forward", spy_forward)
+    est.score(X)  # the reconstruction score is batched the same way
+    assert max(sizes) == 5
+    sizes.clear()
     est.set_params(iterator_valid__batch_size=7)  # an explicit inference batch is kept
     est.transform(X)
     assert set(sizes) == {7}
