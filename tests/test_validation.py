@@ -108,16 +108,16 @@ def test_bad_input_raises_clear_error(X, error, match):
 
 
 @pytest.mark.parametrize(
-    "X, shape",
+    "X, shape, series_lengths",
     [
-        (np.arange(2 * 3 * 40.0).reshape(2, 3, 40), (2, 3, 40)),
-        ([np.ones((3, 8)), np.ones((2, 8))], (2, 3, 8)),
+        (np.arange(2 * 3 * 40.0).reshape(2, 3, 40), (2, 3, 40), [3, 3]),
+        ([np.ones((3, 8)), np.ones((2, 8))], (2, 3, 8), [3, 2]),
     ],
 )
-def test_more_channels_than_timestamps_warns_and_keeps_the_axes(X, shape):
+def test_more_channels_than_timestamps_warns_and_keeps_the_axes(X, shape, series_lengths):
     with pytest.warns(UserWarning, match="axes may be swapped.*channels last"):
         X_out, lengths = check_time_series(X)
-    assert X_out.shape == shape
+    assert X_out.shape == shape and lengths.tolist() == series_lengths
     if isinstance(X, np.ndarray):
         np.testing.assert_array_equal(X_out, X)
 
