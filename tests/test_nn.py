@@ -178,6 +178,16 @@ def test_each_bias_is_a_quantile_of_its_kernel_on_its_drawn_series():
     assert sum(net.n_unpadded) > 0
 
 
+def test_fewer_kernels_than_dilations_still_encode():
+    net = RandomConvEncoder(1, 1000, n_kernels=3)  # 8 dilations, 3 kernels
+    sizes = [getattr(net, f"bias{g}").shape[0] for g in range(len(net.dilations))]
+    assert sizes == [1, 1, 1]
+    x, mask = torch.randn(4, 1000, 1), torch.ones(4, 1000, dtype=torch.bool)
+    net.calibrate(x, mask)
+    z = net(x, mask)[0]
+    assert z.shape == (4, 3) and bool(((z >= 0) & (z <= 1)).all())
+
+
 def test_bias_quantiles_reach_the_random_branch():
     hybrid = HybridEncoder(1, 30, hidden_size=8, n_kernels=40, bias_quantiles=(0.5, 0.5))
     assert hybrid.random.bias_quantiles == (0.5, 0.5)

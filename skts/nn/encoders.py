@@ -345,6 +345,8 @@ class RandomConvEncoder(nn.Module):
         sizes = [
             n_kernels // len(groups) + (g < n_kernels % len(groups)) for g in range(len(groups))
         ]
+        # Fewer kernels than groups: the last groups would be empty, so drop them.
+        groups, sizes = groups[: min(n_kernels, len(groups))], sizes[: min(n_kernels, len(groups))]
         self.dilations = []
         self.n_unpadded = []  # per group, how many of its last kernels read no padding
         for g, ((length, dilation), size) in enumerate(zip(groups, sizes)):
