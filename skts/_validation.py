@@ -161,6 +161,17 @@ def series_lengths(X: np.ndarray, *, name: str = "X") -> np.ndarray:
     if gaps.size:
         i = gaps[0]
         t = np.flatnonzero(step_nan[i])[0]
+        first = observed.argmax(axis=1)
+        if np.all((last[gaps] == n_timestamps - 1) & (n_timestamps - first[gaps] == lengths[gaps])):
+            # NaN only before one observed stretch that runs to the end.
+            where = "timestamp 0" if first[i] == 1 else f"timestamps 0 to {first[i] - 1}"
+            raise ValueError(
+                f"{name} has NaN before observed values, as in padding at the start: sample "
+                f"{i} is NaN at {where}. skts reads NaN only as padding "
+                "at the end of a series. If PaddingTransformer(padding='pre') padded them, use "
+                "padding='post' (the default) in front of skts's estimators; if these are "
+                f"missing values, {_IMPUTE_HINT[0].lower()}{_IMPUTE_HINT[1:]}"
+            )
         raise ValueError(
             f"{name} has missing values: sample {i} is NaN at timestamp {t}, before "
             "observed values. skts reads NaN only as padding at the end of a series. "

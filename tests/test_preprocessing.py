@@ -30,6 +30,13 @@ def test_padder_pads_post_and_pre():
     np.testing.assert_array_equal(pre[1], [1.0, 2.0, 3.0])
 
 
+def test_pre_padding_fed_to_skts_says_to_pad_post():
+    X = [np.array([1.0, 2.0]), np.array([1.0, 2.0, 3.0])]
+    model = make_pipeline(PaddingTransformer(padding="pre"), TimeSeriesScaler())
+    with pytest.raises(ValueError, match="padding at the start.*padding='post'"):
+        model.fit(X)
+
+
 def test_padder_uses_fill_value():
     X = [np.array([1.0, 2.0]), np.array([1.0, 2.0, 3.0])]
     Xt = PaddingTransformer(fill_value=-5.0).fit_transform(X)
