@@ -754,7 +754,27 @@ class NeuralNetClusterer(ClusterMixin, TransformerMixin, NeuralNet):
             for whole, part in zip(outputs, out):
                 whole[start : start + n] = part
             start += n
+        self._check_finite_embeddings(outputs[1], X)
         return outputs[0], outputs[1]
+
+    def _check_finite_embeddings(self, Z, X):
+        """Raise a ValueError that names the likely cause when ``Z`` is not finite.
+
+        Without it, NaN embeddings reach scikit-learn's clustering (a message
+        about missing values) or become cluster 0 in ``predict``.
+        """
+        bad = np.flatnonzero(~np.isfinite(Z).all(axis=1))
+        if not bad.size:
+            return
+        loss = self.history[-1].get("train_loss", float("nan")) if len(self.history) else None
+        trained = "" if loss is None else f" (the last epoch's train_loss was {loss:.3g})"
+        raise ValueError(
+            f"The encoder's embeddings are not finite (NaN or infinite) for {bad.size} of "
+            f"{Z.shape[0]} series (sample {bad[0]} first). Either the values are too large for "
+            f"float32 arithmetic (the largest absolute value of X is {np.nanmax(np.abs(X)):.3g}): "
+            "scale the series first, for example with TimeSeriesScaler(); or training "
+            f"diverged{trained}: lower lr."
+        )
 
     @torch.no_grad()
     def _assign(self, Z):

@@ -307,6 +307,21 @@ def test_empty_clusters_are_reported():
     assert "2 of the n_clusters=3 clusters are empty" in str(ours[0].message)
 
 
+@pytest.mark.parametrize(
+    "scale, params, match",
+    [
+        (1e20, {}, "largest absolute value of X is [0-9.]+e\\+20.*TimeSeriesScaler"),
+        (1.0, {"lr": 1e6}, "training diverged \\(the last epoch's train_loss was nan\\)"),
+    ],
+)
+def test_non_finite_embeddings_name_the_cause(blobs_series, scale, params, match):
+    # Without the check, NaN embeddings reached Ward's clustering, whose
+    # error spoke of missing values in the input.
+    X, _ = blobs_series
+    with pytest.raises(ValueError, match=f"embeddings are not finite .* for 60 of 60.*{match}"):
+        fast_clusterer(n_clusters=3, random_state=0, max_epochs=5, **params).fit(X * scale)
+
+
 def test_score_is_negative_reconstruction_error(blobs_series):
     X, _ = blobs_series
     short = fast_clusterer(n_clusters=3, random_state=0, max_epochs=1).fit(X)
