@@ -130,6 +130,18 @@ class NeuralNetClusterer(ClusterMixin, TransformerMixin, NeuralNet):
         series are encoded fewer at a time, which bounds the memory of
         encoding. ``iterator_valid__batch_size`` sets the inference batch
         exactly.
+    standardize : bool, default=True
+        Centre and scale each channel by the mean and standard deviation of
+        its observed values over the training series (learned in ``fit``,
+        applied to every input), so that the network works near unit scale
+        whatever the units: a large level would otherwise turn the zeros
+        that stand for padding, and the convolutions' zero borders, into
+        steps the encoder reads as shape. Differences of level and
+        amplitude between series are kept (per-series z-normalisation is
+        :class:`TimeSeriesScaler`'s job). The scale is rounded to a power of
+        two and the offset to a multiple of 1/1024 of it, so data already
+        standardised, such as :class:`TimeSeriesScaler`'s output, passes
+        unchanged.
     mask_ratio : float, default=0.3
         The fraction of timestamps hidden by the masked-reconstruction
         pretext, in [0, 1). With 0 the encoder is a plain autoencoder.
@@ -215,6 +227,10 @@ class NeuralNetClusterer(ClusterMixin, TransformerMixin, NeuralNet):
         centres.
     space_index_ : int
         The weighting kept (the row of the encoder's ``feature_weights``).
+    input_offset_ : ndarray of shape (n_channels_,)
+        What ``standardize`` subtracts from each channel (zeros without it).
+    input_scale_ : ndarray of shape (n_channels_,)
+        What ``standardize`` then divides each channel by (ones without it).
     n_features_in_ : int
         The number of timestamps of the training array.
     n_channels_ : int
@@ -264,6 +280,7 @@ class NeuralNetClusterer(ClusterMixin, TransformerMixin, NeuralNet):
         "lr": [Interval(Real, 0, None, closed="neither")],
         "max_epochs": [Interval(Integral, 0, None, closed="left"), StrOptions({"auto"})],
         "batch_size": [Interval(Integral, 1, None, closed="left"), Options(Integral, {-1})],
+        "standardize": ["boolean"],
         "mask_ratio": [Interval(Real, 0, 1, closed="left")],
         "crop_length": [Interval(Integral, 1, None, closed="left"), None],
         "n_components": [
@@ -294,6 +311,7 @@ class NeuralNetClusterer(ClusterMixin, TransformerMixin, NeuralNet):
         lr=1e-3,
         max_epochs="auto",
         batch_size=64,
+        standardize=True,
         mask_ratio=0.3,
         crop_length=512,
         n_components=0.9,
@@ -331,6 +349,7 @@ class NeuralNetClusterer(ClusterMixin, TransformerMixin, NeuralNet):
             **kwargs,
         )
         self.n_clusters = n_clusters
+        self.standardize = standardize
         self.mask_ratio = mask_ratio
         self.crop_length = crop_length
         self.n_components = n_components
@@ -409,7 +428,17 @@ class NeuralNetClusterer(ClusterMixin, TransformerMixin, NeuralNet):
             self.device = requested
 
     def _validate_X(self, X, reset):
+        """Validate ``X`` and apply the input standardisation (learned when ``reset``)."""
         X, _ = validate_time_series(self, X, reset=reset, fixed_length=True)
+        if reset:
+            if self.standardize:
+                self.input_offset_, self.input_scale_ = _input_standardisation(X)
+            else:
+                self.input_offset_ = np.zeros(X.shape[2])
+                self.input_scale_ = np.ones(X.shape[2])
+        if np.any(self.input_offset_ != 0) or np.any(self.input_scale_ != 1):
+            offset = self.input_offset_.astype(X.dtype)
+            X = (X - offset) / self.input_scale_.astype(X.dtype)
         return X
 
     # ------------------------------------------------------------------
@@ -899,6 +928,40 @@ class NeuralNetClusterer(ClusterMixin, TransformerMixin, NeuralNet):
                     total += float(loss) * Xb.shape[0]
                     count += Xb.shape[0]
         return -total / count
+
+
+def _input_standardisation(X):
+    """Per-channel ``(offset, scale)`` that bring the observed values of ``X`` near 0 and 1.
+
+    The scale is the power of two nearest the standard deviation (1 for a
+    constant channel), and the offset the multiple of ``scale / 1024``
+    nearest the mean: dividing by a power of two is exact, so data whose
+    mean is about 0 and standard deviation about 1 gets offset 0 and scale 1
+    and passes bit for bit. Accumulated in float64, in chunks of rows, with
+    the deviations taken from the mean (no cancellation for large levels).
+    """
+    n_channels = X.shape[2]
+    step = max(1, 2**22 // (X.shape[1] * n_channels))
+
+    def chunks():
+        for start in range(0, X.shape[0], step):
+            chunk = X[start : start + step].astype(np.float64).reshape(-1, n_channels)
+            yield chunk[~np.isnan(chunk).all(axis=1)]  # padding is NaN in every channel
+
+    count, total = 0, np.zeros(n_channels)
+    for chunk in chunks():
+        count += chunk.shape[0]
+        total += chunk.sum(axis=0)
+    mean = total / count
+    squares = np.zeros(n_channels)
+    for chunk in chunks():
+        squares += ((chunk - mean) ** 2).sum(axis=0)
+    std = np.sqrt(squares / count)
+    scale = np.ones(n_channels)
+    spread = std > 0
+    scale[spread] = 2.0 ** np.round(np.log2(std[spread]))
+    offset = np.round(mean / scale * 1024) / 1024 * scale
+    return offset, scale
 
 
 def _tail_weights(standardised, power):

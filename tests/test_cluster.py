@@ -15,7 +15,7 @@ from skorch.callbacks import Checkpoint, EarlyStopping, LRScheduler, ProgressBar
 
 import skts.cluster
 from skts import NeuralNetClusterer, PaddingTransformer, TimeSeriesScaler, make_kmeans_baseline
-from skts.cluster import _random_crops, _tail_weights
+from skts.cluster import _input_standardisation, _random_crops, _tail_weights
 from skts.datasets import load_dataset, make_time_series_clusters
 from skts.metrics import clustering_accuracy, hungarian_scorer
 from skts.nn import ConvEncoder, FeedForward, split_padding
@@ -310,7 +310,11 @@ def test_empty_clusters_are_reported():
 @pytest.mark.parametrize(
     "scale, params, match",
     [
-        (1e20, {}, "largest absolute value of X is [0-9.]+e\\+20.*TimeSeriesScaler"),
+        (
+            1e20,
+            {"standardize": False},
+            "largest absolute value of X is [0-9.]+e\\+20.*TimeSeriesScaler",
+        ),
         (1.0, {"lr": 1e6}, "training diverged \\(the last epoch's train_loss was nan\\)"),
     ],
 )
@@ -320,6 +324,41 @@ def test_non_finite_embeddings_name_the_cause(blobs_series, scale, params, match
     X, _ = blobs_series
     with pytest.raises(ValueError, match=f"embeddings are not finite .* for 60 of 60.*{match}"):
         fast_clusterer(n_clusters=3, random_state=0, max_epochs=5, **params).fit(X * scale)
+
+
+def test_input_standardisation_is_per_channel_rounded_and_ignores_padding():
+    rng = np.random.RandomState(0)
+    X = np.stack([rng.normal(300.0, 20.0, (50, 40)), np.full((50, 40), 7.0)], axis=-1)
+    X[::2, 30:] = np.nan  # padding
+    offset, scale = _input_standardisation(X.astype(np.float32))
+    observed = X[:, :, 0][~np.isnan(X[:, :, 0])]
+    assert scale.tolist() == [16.0, 1.0]  # powers of two: 20 -> 16, constant -> 1
+    assert abs(offset[0] - observed.mean()) <= 16.0 / 2048 and offset[1] == 7.0
+    assert offset[0] * 1024 / 16.0 == round(offset[0] * 1024 / 16.0)
+
+
+def test_standardised_data_passes_unchanged(blobs_series):
+    X = TimeSeriesScaler().fit_transform(blobs_series[0])
+    default = fast_clusterer(n_clusters=3, random_state=0).fit(X)
+    assert default.input_offset_.tolist() == [0.0] and default.input_scale_.tolist() == [1.0]
+    plain = fast_clusterer(n_clusters=3, random_state=0, standardize=False).fit(X)
+    np.testing.assert_array_equal(default.transform(X), plain.transform(X))
+
+
+def test_level_and_units_of_the_series_do_not_change_the_clusters(blobs_series):
+    # Zero padding beside a level of 5000 is a step the encoder reads as
+    # shape; standardising the input removes it.
+    X, y = blobs_series
+    X = TimeSeriesScaler().fit_transform(X)
+    raw = X * 1000.0 + 5000.0
+    params = dict(n_clusters=3, random_state=0, module__n_kernels=200)
+    kept = fast_clusterer(**params).fit(X)
+    moved = fast_clusterer(**params).fit(raw)
+    plain = fast_clusterer(**params, standardize=False)
+    assert adjusted_rand_score(y, kept.labels_) > 0.9
+    assert adjusted_rand_score(y, moved.labels_) > 0.9
+    assert adjusted_rand_score(y, plain.fit(raw).labels_) < 0.3
+    np.testing.assert_array_equal(moved.predict(raw), moved.labels_)
 
 
 def test_score_is_negative_reconstruction_error(blobs_series):
