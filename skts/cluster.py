@@ -10,7 +10,7 @@ from numbers import Integral, Real
 
 import numpy as np
 import torch
-from sklearn.base import ClusterMixin, TransformerMixin
+from sklearn.base import ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
 from sklearn.cluster import AgglomerativeClustering, KMeans
 from sklearn.decomposition import PCA
 from sklearn.exceptions import ConvergenceWarning
@@ -69,7 +69,9 @@ def _never(estimator):
     return False
 
 
-class NeuralNetClusterer(ClusterMixin, TransformerMixin, NeuralNet):
+class NeuralNetClusterer(
+    ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, NeuralNet
+):
     """Cluster time series with a neural encoder trained without labels.
 
     A scikit-learn clusterer built on :class:`skorch.NeuralNet`. ``fit``
@@ -391,6 +393,11 @@ class NeuralNetClusterer(ClusterMixin, TransformerMixin, NeuralNet):
     def _get_param_names(self):
         # skorch lists every public attribute; drop its private bookkeeping.
         return [name for name in super()._get_param_names() if not name.startswith("_")]
+
+    @property
+    def _n_features_out(self):
+        # Columns of transform (the clustering space), for get_feature_names_out.
+        return self.cluster_centers_.shape[1]
 
     def __sklearn_is_fitted__(self):
         return hasattr(self, "labels_")

@@ -84,6 +84,19 @@ def test_transform_lives_in_the_space_of_the_centres(blobs_series):
     np.testing.assert_allclose(est.fit_transform(X), est.transform(X), rtol=1e-5, atol=1e-5)
 
 
+def test_embeddings_have_feature_names_and_pandas_output(blobs_series):
+    X, _ = blobs_series
+    est = fast_clusterer(n_clusters=3, random_state=0).fit(X)
+    n_dims = est.cluster_centers_.shape[1]
+    names = est.get_feature_names_out()
+    assert names.tolist() == [f"neuralnetclusterer{i}" for i in range(n_dims)]
+    frame = est.set_output(transform="pandas").transform(X)
+    assert frame.columns.tolist() == names.tolist() and frame.shape == (60, n_dims)
+    np.testing.assert_array_equal(
+        frame.to_numpy(), est.set_output(transform="default").transform(X)
+    )
+
+
 def test_same_seed_same_labels_and_global_rng_untouched(blobs_series):
     X, _ = blobs_series
     torch.manual_seed(123)
