@@ -16,7 +16,7 @@ from sklearn.decomposition import PCA
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import adjusted_rand_score, pairwise_distances_argmin
 from sklearn.pipeline import Pipeline, make_pipeline
-from sklearn.preprocessing import FunctionTransformer
+from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import (
     Interval,
@@ -940,34 +940,16 @@ class NeuralNetClusterer(
 def _input_standardisation(X):
     """Per-channel ``(offset, scale)`` that bring the observed values of ``X`` near 0 and 1.
 
-    The scale is the power of two nearest the standard deviation (1 for a
-    constant channel), and the offset the multiple of ``scale / 1024``
-    nearest the mean: dividing by a power of two is exact, so data whose
-    mean is about 0 and standard deviation about 1 gets offset 0 and scale 1
-    and passes bit for bit. Accumulated in float64, in chunks of rows, with
-    the deviations taken from the mean (no cancellation for large levels).
+    The mean and standard deviation of each channel over the observed
+    timestamps (scikit-learn's ``StandardScaler``, which skips NaN), rounded:
+    the scale to the nearest power of two (1 for a constant channel), the
+    offset to the nearest multiple of ``scale / 1024``. Dividing by a power
+    of two is exact, so data whose mean is about 0 and standard deviation
+    about 1 gets offset 0 and scale 1 and passes bit for bit.
     """
-    n_channels = X.shape[2]
-    step = max(1, 2**22 // (X.shape[1] * n_channels))
-
-    def chunks():
-        for start in range(0, X.shape[0], step):
-            chunk = X[start : start + step].astype(np.float64).reshape(-1, n_channels)
-            yield chunk[~np.isnan(chunk).all(axis=1)]  # padding is NaN in every channel
-
-    count, total = 0, np.zeros(n_channels)
-    for chunk in chunks():
-        count += chunk.shape[0]
-        total += chunk.sum(axis=0)
-    mean = total / count
-    squares = np.zeros(n_channels)
-    for chunk in chunks():
-        squares += ((chunk - mean) ** 2).sum(axis=0)
-    std = np.sqrt(squares / count)
-    scale = np.ones(n_channels)
-    spread = std > 0
-    scale[spread] = 2.0 ** np.round(np.log2(std[spread]))
-    offset = np.round(mean / scale * 1024) / 1024 * scale
+    stats = StandardScaler().fit(X.reshape(-1, X.shape[2]))  # constant channels: scale_ 1
+    scale = 2.0 ** np.round(np.log2(stats.scale_))
+    offset = np.round(stats.mean_ / scale * 1024) / 1024 * scale
     return offset, scale
 
 
