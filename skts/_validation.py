@@ -9,12 +9,13 @@ knows nothing of torch.
 from __future__ import annotations
 
 import numbers
-import warnings
 from typing import Any
 
 import numpy as np
 from scipy import sparse as sp
 from sklearn.utils.validation import _check_feature_names, validate_data
+
+from ._warnings import warn
 
 __all__ = ["check_time_series", "series_lengths", "validate_time_series"]
 
@@ -410,11 +411,10 @@ def _check_series_list(series: list[np.ndarray], name: str) -> list[np.ndarray]:
 
 def _warn_swapped(what: str, fix: str) -> None:
     """More channels than timestamps: usually channels first, sometimes short windows."""
-    warnings.warn(
+    warn(
         f"The axes may be swapped: {what}. skts expects (n_timestamps, n_channels), channels "
         f"last, and uses the input as given; if it is channels first, {fix}.",
         UserWarning,
-        stacklevel=4,
     )
 
 

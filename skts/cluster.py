@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import inspect
 import math
-import warnings
 from contextlib import contextmanager
 from numbers import Integral, Real
 
@@ -33,6 +32,7 @@ from skorch.utils import to_tensor
 from ._device import resolve_device
 from ._sampling import sample_rows
 from ._validation import validate_time_series
+from ._warnings import warn
 from .nn import ClusteringModel, HybridEncoder, MaskedMSELoss, split_padding
 from .nn.losses import kl_clustering_loss, student_t_assignment, target_distribution
 from .preprocessing import PaddingTransformer, TimeSeriesScaler
@@ -733,12 +733,11 @@ class NeuralNetClusterer(
         counts = np.bincount(self.labels_, minlength=self.n_clusters)
         empty = np.flatnonzero(counts == 0)
         if empty.size:
-            warnings.warn(
+            warn(
                 f"{empty.size} of the n_clusters={self.n_clusters} clusters are empty after fit "
                 f"(clusters {empty.tolist()}): the series do not support that many groups, or the "
                 "clustering phase collapsed them. Lower n_clusters, or use clustering_loss=None.",
                 ConvergenceWarning,
-                stacklevel=3,
             )
 
     # ------------------------------------------------------------------

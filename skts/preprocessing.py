@@ -8,7 +8,6 @@ timestamps. Both return ``float32`` arrays of shape
 
 from __future__ import annotations
 
-import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -17,6 +16,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._validation import validate_time_series
+from ._warnings import warn
 
 __all__ = ["PaddingTransformer", "TimeSeriesScaler"]
 
@@ -173,7 +173,7 @@ class PaddingTransformer(_TimeSeriesTransformer):
                     + " Set max_length or on_truncate='warn' or 'ignore' to allow it."
                 )
             if self.on_truncate == "warn":
-                warnings.warn(message, UserWarning, stacklevel=2)
+                warn(message, UserWarning)
         kept = np.minimum(lengths, length)
         # First source timestamp of each series once truncated.
         source_start = lengths - kept if self.truncating == "pre" else np.zeros_like(kept)

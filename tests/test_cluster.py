@@ -318,6 +318,24 @@ def test_empty_clusters_are_reported():
     ours = [w for w in caught if "clusters are empty after fit" in str(w.message)]
     assert len(ours) == 1 and issubclass(ours[0].category, ConvergenceWarning)
     assert "2 of the n_clusters=3 clusters are empty" in str(ours[0].message)
+    assert ours[0].filename == __file__  # the caller's line, not skts's
+
+
+def test_warnings_point_at_the_callers_line_at_any_depth():
+    # More channels than timestamps warns from the validation shared by every
+    # estimator, called at different depths (and under a Pipeline).
+    X = np.random.RandomState(0).normal(size=(30, 5, 10))
+    calls = [
+        lambda: TimeSeriesScaler().fit(X),
+        lambda: fast_clusterer(n_clusters=2, random_state=0).fit(X),
+        lambda: make_pipeline(TimeSeriesScaler(), fast_clusterer(n_clusters=2)).fit(X),
+        lambda: PaddingTransformer(max_length=3).fit(X[:, :, :2]).transform(X[:, :, :2]),
+    ]
+    for call in calls:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            call()
+        assert caught and {w.filename for w in caught} == {__file__}
 
 
 @pytest.mark.parametrize(
