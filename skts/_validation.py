@@ -26,7 +26,8 @@ _IMPUTE_HINT = (
 _COLLECTION_FORMS = (
     "a list of 1-D (n_timestamps,) or 2-D (n_timestamps, n_channels) arrays, "
     "a 2-D array (n_samples, n_timestamps), a 3-D array "
-    "(n_samples, n_timestamps, n_channels) or a pandas DataFrame with one series per row"
+    "(n_samples, n_timestamps, n_channels) (numpy, or a torch tensor on any device) or a "
+    "pandas DataFrame with one series per row"
 )
 
 
@@ -356,7 +357,7 @@ def _series_from_sequence(X: Any, name: str) -> list[np.ndarray]:
                 f"{item!r}. Mixed lists of numbers and series are not collections."
             )
         try:
-            arr = np.asarray(item)
+            arr = np.asarray(_from_tensor(item))
         except ValueError as exc:
             raise ValueError(f"Sample {i} of {name} could not be read as an array: {exc}") from None
         arr = _to_numeric(arr, f"sample {i} of {name}")
@@ -443,9 +444,23 @@ def _to_numeric(arr: np.ndarray, what: str) -> np.ndarray:
     return arr
 
 
+def _from_tensor(x: Any) -> Any:
+    """A torch tensor (on any device, requiring grad or not) as numpy; anything else as is.
+
+    Duck-typed, so this module needs no torch.
+    """
+    if not (hasattr(x, "detach") and hasattr(x, "cpu") and hasattr(x, "numpy")):
+        return x
+    x = x.detach().cpu()
+    try:
+        return x.numpy()
+    except TypeError:  # dtypes numpy lacks, such as bfloat16
+        return x.float().numpy()
+
+
 def _array_path(X: Any, name: str, dtype: type) -> np.ndarray:
     try:
-        arr = np.asarray(X)
+        arr = np.asarray(_from_tensor(X))
     except ValueError as exc:  # ragged nested sequences
         raise ValueError(f"{name} could not be read as an array: {exc}") from None
     if arr.ndim == 1 and arr.dtype == object:

@@ -46,3 +46,10 @@ def test_auto_picks_cuda():
     )
     assert next(model.module_.parameters()).device.type == "cuda"
     assert model.device == "auto"
+
+
+def test_cuda_tensors_are_accepted_as_input():
+    X, _ = make_time_series_clusters(n_samples_per_cluster=20, random_state=0)
+    X = torch.as_tensor(PaddingTransformer().fit_transform(X), device="cuda")
+    model = NeuralNetClusterer(3, max_epochs=1, random_state=0).fit(X)
+    np.testing.assert_array_equal(model.predict(X), model.labels_)

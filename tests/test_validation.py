@@ -42,6 +42,18 @@ def test_accepted_forms(X, shape):
     assert X_out.dtype == np.float32
 
 
+def test_torch_tensors_are_read_whatever_their_grad_and_dtype():
+    torch = pytest.importorskip("torch")
+    values = torch.arange(12.0).reshape(2, 3, 2)
+    for X in (values.requires_grad_(), values.to(torch.bfloat16)):
+        X_out, _ = check_time_series(X)
+        assert X_out.dtype == np.float32
+        np.testing.assert_array_equal(X_out, np.arange(12.0).reshape(2, 3, 2))
+    series = [torch.ones(2, requires_grad=True), torch.zeros(3, dtype=torch.bfloat16)]
+    X_out, lengths = check_time_series(series)
+    assert X_out.shape == (2, 3, 1) and lengths.tolist() == [2, 3]
+
+
 def test_nan_padded_array_gives_lengths():
     X = np.array([[1.0, 2.0, np.nan], [1.0, 2.0, 3.0]])
     _, lengths = check_time_series(X)
