@@ -801,15 +801,18 @@ class NeuralNetClusterer(
         bad = np.flatnonzero(~np.isfinite(Z).all(axis=1))
         if not bad.size:
             return
-        loss = self.history[-1].get("train_loss", float("nan")) if len(self.history) else None
-        trained = "" if loss is None else f" (the last epoch's train_loss was {loss:.3g})"
-        raise ValueError(
+        message = (
             f"The encoder's embeddings are not finite (NaN or infinite) for {bad.size} of "
-            f"{Z.shape[0]} series (sample {bad[0]} first). Either the values are too large for "
-            f"float32 arithmetic (the largest absolute value of X is {np.nanmax(np.abs(X)):.3g}): "
-            "scale the series first, for example with TimeSeriesScaler(); or training "
-            f"diverged{trained}: lower lr."
+            f"{Z.shape[0]} series (sample {bad[0]} first); the largest absolute value it read "
+            f"is {np.nanmax(np.abs(X)):.3g}."
         )
+        loss = self.history[-1].get("train_loss") if len(self.history) else None
+        scale = "scale the series (standardize=True, TimeSeriesScaler())"
+        if loss is not None and not np.isfinite(loss):
+            message += f" Training diverged (the last train_loss was {loss}): lower lr, or {scale}."
+        else:
+            message += f" The values are too large for float32 arithmetic: {scale}."
+        raise ValueError(message)
 
     @torch.no_grad()
     def _assign(self, Z):

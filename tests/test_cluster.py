@@ -344,9 +344,9 @@ def test_warnings_point_at_the_callers_line_at_any_depth():
         (
             1e20,
             {"standardize": False},
-            "largest absolute value of X is [0-9.]+e\\+20.*TimeSeriesScaler",
+            "largest absolute value it read is [0-9.]+e\\+20.*TimeSeriesScaler",
         ),
-        (1.0, {"lr": 1e6}, "training diverged \\(the last epoch's train_loss was nan\\)"),
+        (1.0, {"lr": 1e6}, "Training diverged \\(the last train_loss was nan\\): lower lr"),
     ],
 )
 def test_non_finite_embeddings_name_the_cause(blobs_series, scale, params, match):
