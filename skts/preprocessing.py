@@ -231,8 +231,9 @@ class TimeSeriesScaler(_TimeSeriesTransformer):
     Every channel of every series is shifted to mean 0 and scaled to standard
     deviation 1 over its observed timestamps, the standard protocol of
     time-series clustering benchmarks. Padding (NaN) stays NaN. A constant
-    channel has no scale: it maps to zeros (or stays unscaled when
-    ``with_mean=False``), never to NaN.
+    channel (its spread below 1e-10 of its level, whatever the units) has no
+    scale: it maps to zeros (or stays unscaled when ``with_mean=False``),
+    never to NaN.
 
     Parameters
     ----------
@@ -308,9 +309,13 @@ class TimeSeriesScaler(_TimeSeriesTransformer):
         check_is_fitted(self)
         X, _ = self._validate(X, reset=False)
         X64 = X.astype(np.float64)
+        mean = np.nanmean(X64, axis=1, keepdims=True)
         if self.with_mean:
-            X64 -= np.nanmean(X64, axis=1, keepdims=True)
+            X64 -= mean
         if self.with_std:
             std = np.nanstd(X64, axis=1, keepdims=True)
-            X64 /= np.where(std > 1e-8, std, 1.0)
+            # Constant up to rounding: a spread below 1e-10 of the level (float32
+            # resolves 6e-8 of it), whatever the units, so tiny units are scaled.
+            constant = std <= 1e-10 * np.abs(mean)
+            X64 /= np.where(constant | (std == 0), 1.0, std)
         return X64.astype(np.float32)

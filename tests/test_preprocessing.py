@@ -145,6 +145,16 @@ def test_constant_series_map_to_zeros_not_nan():
     np.testing.assert_array_equal(Xt[0, :, 0], np.zeros(5))
 
 
+@pytest.mark.parametrize("unit", [1e-12, 1e-6, 1.0, 1e9])
+def test_scaler_treats_every_unit_alike(unit):
+    # The constant test is relative to the level: a signal in tiny units is
+    # scaled, and a constant series at a large level still maps to zeros.
+    wave = np.sin(np.linspace(0, 6, 50))
+    Xt = TimeSeriesScaler().fit_transform([wave * unit, np.full(50, 7.3 * unit)])[:, :, 0]
+    np.testing.assert_allclose(Xt[0].std(), 1.0, rtol=1e-5)
+    np.testing.assert_array_equal(Xt[1], np.zeros(50))
+
+
 def test_scaler_options():
     X = np.array([[1.0, 3.0]])
     np.testing.assert_allclose(TimeSeriesScaler(with_std=False).fit_transform(X)[0, :, 0], [-1, 1])
