@@ -317,5 +317,5 @@ class TimeSeriesScaler(_TimeSeriesTransformer):
             # Constant up to rounding: a spread below 1e-10 of the level (float32
             # resolves 6e-8 of it), whatever the units, so tiny units are scaled.
             constant = std <= 1e-10 * np.abs(mean)
-            X64 /= np.where(constant | (std == 0), 1.0, std)
+            X64 /= np.where(constant, 1.0, std)
         return X64.astype(np.float32)
