@@ -49,6 +49,9 @@ _DATA_PREFIXES = ("iterator_train", "iterator_valid", "dataset")
 # Timestamps encoded in one inference batch at most, unless
 # iterator_valid__batch_size says otherwise: long series, fewer at a time.
 _ENCODE_TIMESTAMPS = 64 * 4096
+# Timestamps one training forward pass holds at most (the activations kept
+# for the backward pass): larger batches are split and their gradients summed.
+_TRAIN_TIMESTAMPS = 64 * 1024
 # Series used to estimate the standardisation and PCA of the clustering space.
 _SPACE_SAMPLES = 20_000
 # Ward linkage holds n * (n - 1) / 2 distances: 100 MB and about 2 s at 5 000.
@@ -131,7 +134,10 @@ class NeuralNetClusterer(
         batch holds at most 262 144 timestamps (64 series of 4 096): longer
         series are encoded fewer at a time, which bounds the memory of
         encoding. ``iterator_valid__batch_size`` sets the inference batch
-        exactly.
+        exactly. An optimizer step on more than 65 536 timestamps (long
+        series in the clustering phase, or without ``crop_length``) passes
+        its series through the network in parts and adds up their
+        gradients: the same step, with the memory of a smaller batch.
     standardize : bool, default=True
         Centre and scale each channel by the mean and standard deviation of
         its observed values over the training series (learned in ``fit``,
@@ -472,12 +478,50 @@ class NeuralNetClusterer(
         self.history.record("phase", self.phase_)
 
     def train_step_single(self, batch, **fit_params):
-        """One optimizer step; in the pretext phase, on random crops of long series."""
+        """One optimizer step; in the pretext phase, on random crops of long series.
+
+        A batch of more than 65 536 timestamps (64 series of 1 024) is passed
+        through the network in parts of at most that many, whose gradients
+        add up to the whole batch's: the activations kept for the backward
+        pass grow with the timestamps of one forward pass, and the
+        clustering phase trains on whole series.
+        """
         Xi, yi = batch
         crop = self.phase_ == "pretext" and self.crop_length is not None
         if crop and Xi.shape[1] > self.crop_length:
             Xi = _random_crops(to_tensor(Xi, device=self.device), self.crop_length)
-        return super().train_step_single((Xi, yi), **fit_params)
+        size = max(1, _TRAIN_TIMESTAMPS // Xi.shape[1])
+        if Xi.shape[0] <= size:
+            return super().train_step_single((Xi, yi), **fit_params)
+        return self._accumulated_step(Xi, yi, size, fit_params)
+
+    def _accumulated_step(self, Xi, yi, size, fit_params):
+        """Gradients of one batch, summed over parts of ``size`` series.
+
+        Each part's reconstruction loss is weighted by its share of the
+        batch's observed timestamps and its clustering loss by its share of
+        the series, so the sum is the loss of the whole batch (up to which
+        timestamps the masking draws).
+        """
+        self._set_training(True)
+        Xi = to_tensor(Xi, device=self.device)
+        yi = to_tensor(yi, device=self.device)
+        observed = split_padding(Xi)[1].sum(dim=1).float()
+        total, parts = 0.0, []
+        for start in range(0, Xi.shape[0], size):
+            rows = slice(start, start + size)
+            y_pred = self.infer(Xi[rows], **fit_params)
+            reconstruction, clustering = self._loss_terms(y_pred, yi[rows], Xi[rows])
+            loss = 0.0
+            if reconstruction is not None:
+                loss = loss + reconstruction * (observed[rows].sum() / observed.sum())
+            if clustering is not None:
+                loss = loss + clustering * (len(observed[rows]) / len(observed))
+            loss.backward()
+            total += loss.detach()
+            parts.append([None if o is None else o.detach() for o in y_pred])
+        y_pred = tuple(None if o[0] is None else torch.cat(o) for o in zip(*parts))
+        return {"loss": total, "y_pred": y_pred}
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         """Pretext loss, clustering loss, or both, by phase.
@@ -486,8 +530,12 @@ class NeuralNetClusterer(
         ``np.arange(n_samples)`` as targets), which locate their rows of the
         target distribution.
         """
+        return sum(term for term in self._loss_terms(y_pred, y_true, X) if term is not None)
+
+    def _loss_terms(self, y_pred, y_true, X):
+        """The reconstruction and the (weighted) clustering loss; None where the phase has none."""
         q, _, x_hat, target = y_pred
-        losses = []
+        reconstruction = clustering = None
         if self.phase_ == "pretext" or self.clustering_loss == "idec":
             if x_hat is None:
                 raise ValueError(
@@ -496,12 +544,12 @@ class NeuralNetClusterer(
                     "decoder, or set max_epochs=0 to use it untrained."
                 )
             x = torch.nan_to_num(to_tensor(X, device=x_hat.device))
-            losses.append(self.criterion_(x_hat, x, target))
+            reconstruction = self.criterion_(x_hat, x, target)
         if self.phase_ == "clustering":
             rows = to_tensor(y_true, device=q.device).long().view(-1)
             kl = kl_clustering_loss(q, self.p_target_[rows])
-            losses.append(kl if self.clustering_loss == "dec" else self.gamma * kl)
-        return sum(losses)
+            clustering = kl if self.clustering_loss == "dec" else self.gamma * kl
+        return reconstruction, clustering
 
     # ------------------------------------------------------------------
     # fit

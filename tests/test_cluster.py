@@ -19,6 +19,7 @@ from skts.cluster import _input_standardisation, _random_crops, _tail_weights
 from skts.datasets import load_dataset, make_time_series_clusters
 from skts.metrics import clustering_accuracy, hungarian_scorer
 from skts.nn import ConvEncoder, FeedForward, split_padding
+from skts.nn.losses import target_distribution
 
 FAST = dict(max_epochs=2, batch_size=32, n_init=2, module__hidden_size=8, module__n_kernels=32)
 
@@ -875,3 +876,49 @@ def test_ward_reads_a_random_sample_of_large_sets(blobs_series, monkeypatch):
     assert seen[: len(seen) // 2] == seen[len(seen) // 2 :]
     np.testing.assert_array_equal(a.labels_, b.labels_)
     assert np.bincount(a.labels_, minlength=3).min() > 0
+
+
+@pytest.mark.parametrize(
+    "phase, loss", [("pretext", None), ("clustering", "dec"), ("clustering", "idec")]
+)
+def test_long_training_batches_are_split_with_the_same_gradient(
+    monkeypatch, blobs_series, phase, loss
+):
+    X, _ = blobs_series  # ragged: the parts hold unequal numbers of observed timestamps
+    est = fast_clusterer(
+        n_clusters=3, mask_ratio=0.0, crop_length=None, clustering_loss=loss, random_state=0
+    ).fit(X)
+    est.p_target_ = target_distribution(torch.as_tensor(est.predict_proba(X)))
+    est.phase_ = phase
+    est.module_.pretext_only = phase == "pretext"
+    batch = (torch.as_tensor(X[:10]), torch.arange(10))
+    forward = est.module_.forward
+    sizes = []
+
+    def spy_forward(X):
+        sizes.append(len(X))
+        return forward(X)
+
+    monkeypatch.setattr(est.module_, "forward", spy_forward)
+
+    def step():
+        est.optimizer_.zero_grad()
+        out = est.train_step_single(batch)
+        grads = [p.grad.clone() for p in est.module_.parameters() if p.grad is not None]
+        return out, grads
+
+    whole, whole_grads = step()
+    assert sizes == [10]
+    sizes.clear()
+    monkeypatch.setattr(skts.cluster, "_TRAIN_TIMESTAMPS", 3 * X.shape[1] + 2)
+    split, split_grads = step()
+    assert sizes == [3, 3, 3, 1]
+    assert whole_grads and len(split_grads) == len(whole_grads)
+    torch.testing.assert_close(split["loss"], whole["loss"].detach())
+    for a, b in zip(split_grads, whole_grads):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6)
+    for a, b in zip(split["y_pred"], whole["y_pred"]):
+        if b is None:
+            assert a is None
+        else:
+            torch.testing.assert_close(a, b.detach(), rtol=1e-4, atol=1e-6)
