@@ -216,7 +216,9 @@ class NeuralNetClusterer(
         (which ends the current phase only).
     **kwargs
         Any other :class:`skorch.NeuralNet` argument, including
-        ``module__*``, ``optimizer__*`` and ``iterator_train__*``.
+        ``module__*``, ``optimizer__*``, ``iterator_train__*`` and
+        ``compile``; ``warm_start=True`` is refused, as every ``fit`` starts
+        anew.
 
     Attributes
     ----------
@@ -578,6 +580,11 @@ class NeuralNetClusterer(
             self.get_params(deep=False),
             caller_name=type(self).__name__,
         )
+        if self.warm_start:
+            raise ValueError(
+                "warm_start=True is not supported: fit trains the encoder, finds the clustering "
+                "space and its centres anew each time. Train longer with max_epochs."
+            )
         X = self._validate_X(X, reset=True)
         n_samples = X.shape[0]
         if n_samples < self.n_clusters:
