@@ -958,7 +958,9 @@ class NeuralNetClusterer(
         The reconstruction error of the series (no timestamp hidden), plus
         the clustering loss when ``clustering_loss`` is set. It lets
         ``GridSearchCV`` compare settings without labels; it is not
-        comparable across encoders or ``gamma``. With labels, prefer
+        comparable across encoders or ``gamma``, and without
+        ``clustering_loss`` it does not depend on ``n_clusters``, so it
+        cannot choose the number of clusters. With labels, prefer
         :data:`skts.metrics.CLUSTERING_SCORERS`.
 
         Parameters
