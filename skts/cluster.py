@@ -557,7 +557,7 @@ class NeuralNetClusterer(
     # fit
     # ------------------------------------------------------------------
 
-    def fit(self, X, y=None, **fit_params):
+    def fit(self, X, y=None):
         """Train the encoder without labels and cluster the series.
 
         Parameters
@@ -567,8 +567,6 @@ class NeuralNetClusterer(
         y : Ignored
             Not used; present so that label-based scorers work in
             ``GridSearchCV``.
-        **fit_params : dict
-            Passed to the module's forward method.
 
         Returns
         -------
@@ -597,10 +595,10 @@ class NeuralNetClusterer(
             cuda = [torch.device(device)] if device and device.startswith("cuda") else []
             with torch.random.fork_rng(devices=cuda):
                 torch.manual_seed(seed)
-                self._fit_phases(X, seed, fit_params)
+                self._fit_phases(X, seed)
         return self
 
-    def _fit_phases(self, X, seed, fit_params):
+    def _fit_phases(self, X, seed):
         index = np.arange(X.shape[0])
         self.initialize()
         encoder = self.module_.encoder
@@ -614,7 +612,7 @@ class NeuralNetClusterer(
         if any(p.requires_grad for p in encoder.parameters()):
             self.module_.pretext_only = True
             try:
-                self._run_epochs(X, index, self._pretext_epochs(X.shape[0]), fit_params)
+                self._run_epochs(X, index, self._pretext_epochs(X.shape[0]))
             finally:
                 self.module_.pretext_only = False
 
@@ -627,7 +625,7 @@ class NeuralNetClusterer(
 
         refine = self.clustering_loss is not None and self.clustering_epochs > 0
         if refine:
-            self._fit_clustering_phase(X, index, q.argmax(axis=1), fit_params)
+            self._fit_clustering_phase(X, index, q.argmax(axis=1))
             q = self._outputs(X)[0]
         self.notify("on_train_end", X=X, y=None)
 
@@ -643,17 +641,17 @@ class NeuralNetClusterer(
         steps_per_epoch = math.ceil(n_samples / batch)
         return max(1, math.ceil(_AUTO_STEPS / steps_per_epoch))
 
-    def _run_epochs(self, X, index, epochs, fit_params):
+    def _run_epochs(self, X, index, epochs):
         if epochs <= 0:
             return
         before = len(self.history)
         try:
-            self.fit_loop(X, index, epochs=epochs, **fit_params)
+            self.fit_loop(X, index, epochs=epochs)
         except KeyboardInterrupt:  # EarlyStopping ends this phase only
             pass
         self.n_iter_ += len(self.history) - before
 
-    def _fit_clustering_phase(self, X, index, labels, fit_params):
+    def _fit_clustering_phase(self, X, index, labels):
         self.phase_ = "clustering"
         previous = labels
         for update in range(math.ceil(self.clustering_epochs / self.update_interval)):
@@ -669,7 +667,7 @@ class NeuralNetClusterer(
             epochs = min(
                 self.update_interval, self.clustering_epochs - update * self.update_interval
             )
-            self._run_epochs(X, index, epochs, fit_params)
+            self._run_epochs(X, index, epochs)
             self.history.record("changed", changed)
 
     def _choose_space(self, Z, seed):
@@ -934,7 +932,7 @@ class NeuralNetClusterer(
         """
         return self._predict_outputs(X)[1].astype(np.float32, copy=False)
 
-    def fit_predict(self, X, y=None, **fit_params):
+    def fit_predict(self, X, y=None):
         """Fit and return ``labels_``.
 
         Parameters
@@ -943,14 +941,12 @@ class NeuralNetClusterer(
             The series.
         y : Ignored
             Not used.
-        **fit_params : dict
-            Passed to :meth:`fit`.
 
         Returns
         -------
         labels : ndarray of shape (n_samples,)
         """
-        return self.fit(X, **fit_params).labels_
+        return self.fit(X).labels_
 
     def score(self, X, y=None):
         """Negative loss of the trained objective on ``X`` (higher is better).

@@ -240,6 +240,15 @@ def test_fit_ignores_labels(blobs_series):
     np.testing.assert_array_equal(a.labels_, b.labels_)
 
 
+def test_fit_takes_no_sample_weight_in_a_pipeline(blobs_series):
+    X, _ = blobs_series
+    pipe = make_pipeline(TimeSeriesScaler(), fast_clusterer(n_clusters=3))
+    with pytest.raises(
+        TypeError, match=r"fit\(\) got an unexpected keyword argument 'sample_weight'"
+    ):
+        pipe.fit(X, neuralnetclusterer__sample_weight=np.ones(len(X)))
+
+
 def test_verbose_zero_is_silent_and_one_prints_the_epoch_table(blobs_series, capsys):
     X, _ = blobs_series
     fast_clusterer(n_clusters=3, random_state=0).fit(X)
