@@ -800,26 +800,23 @@ class NeuralNetClusterer(
     def _batch_tensors(self, X):
         return split_padding(torch.as_tensor(X, device=self.device))
 
-    def _inference_batch_size(self, A):
-        """Rows of ``A`` (series or embeddings) per inference batch."""
+    def _inference_batch_size(self, n_rows, n_timestamps=None):
+        """Rows per inference batch: of embeddings, or of series ``n_timestamps`` wide."""
         fixed = self.get_params_for("iterator_valid").get("batch_size")
         size = self.batch_size if fixed is None else fixed
-        size = A.shape[0] if size == -1 else size
-        if fixed is None and A.ndim == 3:  # series, not embeddings
-            size = max(1, min(size, _ENCODE_TIMESTAMPS // A.shape[1]))
+        size = n_rows if size == -1 else size
+        if fixed is None and n_timestamps is not None:
+            size = max(1, min(size, _ENCODE_TIMESTAMPS // n_timestamps))
         return size
 
-    def _fixed_batches(self, A):
-        """Yield ``(batch, n)``: ``A`` in batches of one size, the last one filled.
+    def _fixed_batches(self, A, size):
+        """Yield ``(batch, n)``: ``A`` in batches of ``size`` rows, the last one filled.
 
         The last batch is filled with copies of its first row and ``n`` says
-        how many rows are real: with every batch the same size, a series gets
+        how many rows are real: with every batch the same size, a row gets
         the same result whatever batch it falls in (kernels chosen by batch
-        size round differently). Batches of series hold at most
-        ``_ENCODE_TIMESTAMPS`` timestamps unless ``iterator_valid__batch_size``
-        is set; the size depends only on the fitted length.
+        size round differently).
         """
-        size = self._inference_batch_size(A)
         for start in range(0, A.shape[0], size):
             batch = A[start : start + size]
             n = batch.shape[0]
@@ -827,21 +824,57 @@ class NeuralNetClusterer(
                 batch = np.concatenate([batch, np.repeat(batch[:1], size - n, axis=0)])
             yield batch, n
 
+    def _widths(self, X):
+        """Yield ``(rows, width)``: the series of ``X`` grouped by how many timestamps are read.
+
+        When the encoder says that a series' embedding does not depend on
+        the padding after it (``padding_invariant``), each series is read on
+        the smallest power of two of timestamps that holds it (at most the
+        padded length): a ragged collection is then not encoded at the
+        length of its longest series. The width depends on the series
+        alone, so a series gets the same embedding in ``fit`` and
+        ``predict``, whatever series come with it. Other encoders read
+        every series whole.
+        """
+        n_samples, n_timestamps = X.shape[:2]
+        if not getattr(self.module_.encoder, "padding_invariant", False):
+            yield np.arange(n_samples), n_timestamps
+            return
+        observed = ~np.isnan(X).all(axis=2)
+        lengths = n_timestamps - np.argmax(observed[:, ::-1], axis=1)
+        widths = np.minimum(n_timestamps, 2 ** np.ceil(np.log2(lengths)).astype(np.int64))
+        for width in np.unique(widths):
+            yield np.flatnonzero(widths == width), int(width)
+
+    def _series_batches(self, X):
+        """Yield ``(rows, batch)``: the series ``rows`` of ``X``, read on their width.
+
+        Batches of one width have one size, the last one filled with copies
+        of its first series (``_fixed_batches``): at most
+        ``_ENCODE_TIMESTAMPS`` timestamps unless ``iterator_valid__batch_size``
+        is set, so the size depends only on the width.
+        """
+        for rows, width in self._widths(X):
+            size = self._inference_batch_size(len(rows), width)
+            for start in range(0, len(rows), size):
+                part = rows[start : start + size]
+                batch, _ = next(self._fixed_batches(X[part, :width], size))
+                yield part, batch
+
     def _outputs(self, X):
         """Soft assignments and clustering-space embeddings of every series, as numpy.
 
         Each batch is written into arrays allocated once: gathering the
         batches and concatenating them would hold the embeddings twice.
         """
-        outputs, start = None, 0
-        for batch, n in self._fixed_batches(X):
+        outputs = None
+        for rows, batch in self._series_batches(X):
             out = self.evaluation_step((batch, None), training=False)
-            out = [o[:n].cpu().numpy() for o in out[:2]]
+            out = [o[: len(rows)].cpu().numpy() for o in out[:2]]
             if outputs is None:
                 outputs = [np.empty((X.shape[0], o.shape[1]), dtype=o.dtype) for o in out]
             for whole, part in zip(outputs, out):
-                whole[start : start + n] = part
-            start += n
+                whole[rows] = part
         self._check_finite_embeddings(outputs[1], X)
         return outputs[0], outputs[1]
 
@@ -872,7 +905,7 @@ class NeuralNetClusterer(
         """Soft assignments of encoder embeddings ``Z``, batched as in :meth:`_outputs`."""
         module = self.module_
         q = []
-        for batch, n in self._fixed_batches(Z):
+        for batch, n in self._fixed_batches(Z, self._inference_batch_size(len(Z))):
             e = module.embed(torch.as_tensor(batch, device=module.centers.device))
             q.append(student_t_assignment(e, module.centers, module.alpha)[:n].cpu().numpy())
         return np.concatenate(q)
@@ -974,12 +1007,11 @@ class NeuralNetClusterer(
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
         total, count = 0.0, 0
-        step = self._inference_batch_size(X)
         with self._on_device():
             self.module_.eval()
             with torch.no_grad():
-                for start in range(0, X.shape[0], step):
-                    Xb = to_tensor(X[start : start + step], device=self.device)
+                for rows, batch in self._series_batches(X):
+                    Xb = to_tensor(batch[: len(rows)], device=self.device)
                     q, e, x_hat, target = self.module_(Xb)
                     loss = torch.zeros((), device=q.device)
                     if x_hat is not None and self.clustering_loss != "dec":

@@ -458,10 +458,11 @@ def test_long_series_are_encoded_fewer_at_a_time(monkeypatch, blobs_series):
     full = est.transform(X)
     assert set(sizes) == {32}  # batch_size: these series are short
     sizes.clear()
-    # Series so long that a batch of 32 would exceed the budget: 5 at a time.
+    # Series so long that a batch of 32 would exceed the budget: 5 of 19
+    # timestamps at a time, 6 of those read on 16 (lengths 10 to 16).
     monkeypatch.setattr(skts.cluster, "_ENCODE_TIMESTAMPS", 5 * X.shape[1] + 3)
     capped = est.transform(X)
-    assert set(sizes) == {5}
+    assert set(sizes) == {5, 6}
     np.testing.assert_allclose(capped, full, rtol=1e-4, atol=1e-5)
     sizes.clear()
     forward = est.module_.forward
@@ -472,7 +473,7 @@ def test_long_series_are_encoded_fewer_at_a_time(monkeypatch, blobs_series):
 
     monkeypatch.setattr(est.module_, "forward", spy_forward)
     est.score(X)  # the reconstruction score is batched the same way
-    assert max(sizes) == 5
+    assert max(sizes) == 6
     sizes.clear()
     est.set_params(iterator_valid__batch_size=7)  # an explicit inference batch is kept
     est.transform(X)
@@ -785,7 +786,7 @@ def test_pretext_trains_on_crops_and_embeds_whole_series(blobs_series, crop_leng
     trained = {n for training, n in encoder.lengths if training}
     embedded = {n for training, n in encoder.lengths if not training}
     assert trained == {expected}
-    assert embedded == {19}
+    assert embedded == {16, 19}  # whole series: lengths 10 to 16 on 16, 17 to 19 on 19
 
 
 class _Values(torch.nn.Module):
@@ -932,3 +933,37 @@ def test_long_training_batches_are_split_with_the_same_gradient(
             assert a is None
         else:
             torch.testing.assert_close(a, b.detach(), rtol=1e-4, atol=1e-6)
+
+
+def test_ragged_series_are_encoded_on_the_width_they_need(monkeypatch, blobs_series):
+    X, _ = blobs_series  # lengths 10 to 19, padded to 19
+    est = fast_clusterer(n_clusters=3, random_state=0).fit(X)
+    widths = []
+    forward = est.module_.forward
+
+    def spy_forward(X):
+        widths.append(X.shape[1])
+        return forward(X)
+
+    monkeypatch.setattr(est.module_, "forward", spy_forward)
+    narrow = est.transform(X)
+    assert set(widths) == {16, 19}  # the smallest power of two that holds each, at most 19
+    # A series' embedding does not depend on the series that come with it.
+    np.testing.assert_array_equal(est.transform(X[::-1])[::-1], narrow)
+    np.testing.assert_array_equal(est.transform(X[:7]), narrow[:7])
+    widths.clear()
+    monkeypatch.setattr(type(est.module_.encoder), "padding_invariant", False)
+    whole = est.transform(X)
+    assert set(widths) == {19}
+    np.testing.assert_allclose(narrow, whole, rtol=1e-4, atol=1e-5)
+
+
+def test_an_encoder_that_reads_every_timestamp_gets_whole_series(blobs_series):
+    X, _ = blobs_series
+    est = NeuralNetClusterer(3, module=FeedForward, max_epochs=2, random_state=0).fit(X)
+    assert not getattr(est.module_.encoder, "padding_invariant", False)
+    widths = []
+    forward = est.module_.forward
+    est.module_.forward = lambda X: widths.append(X.shape[1]) or forward(X)
+    est.predict(X)
+    assert set(widths) == {19}

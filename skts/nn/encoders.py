@@ -11,7 +11,11 @@ reconstruction alone when it is cheaper than the whole forward pass, and
 once standardised, before they are clustered, or (n_candidates,
 embedding_dim): candidate weightings; the clusterer keeps the first unless
 another gives a markedly more stable partition (see
-:class:`skts.NeuralNetClusterer`). This module knows nothing of scikit-learn.
+:class:`skts.NeuralNetClusterer`). An encoder whose embedding of a series
+does not depend on how much padding follows it (convolutions with masked
+pooling) sets ``padding_invariant = True``: the clusterer may then encode
+short series on fewer timestamps than the longest. This module knows
+nothing of scikit-learn.
 """
 
 from __future__ import annotations
@@ -169,6 +173,8 @@ class ConvEncoder(nn.Module):
     ((2, 128), (2, 30, 2))
     """
 
+    padding_invariant = True
+
     def __init__(
         self,
         n_channels=1,
@@ -311,6 +317,8 @@ class RandomConvEncoder(nn.Module):
     >>> tuple(z.shape), bool(((z >= 0) & (z <= 1)).all())
     ((4, 100), True)
     """
+
+    padding_invariant = True
 
     def __init__(
         self,
@@ -473,6 +481,8 @@ class HybridEncoder(nn.Module):
     >>> tuple(z.shape)
     (3, 178)
     """
+
+    padding_invariant = True
 
     def __init__(
         self,
