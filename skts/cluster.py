@@ -27,7 +27,9 @@ from sklearn.utils._param_validation import (
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 from skorch import NeuralNet
+from skorch.dataset import Dataset
 from skorch.utils import to_tensor
+from torch.utils.data import DataLoader
 
 from ._device import resolve_device
 from ._sampling import sample_rows
@@ -214,11 +216,27 @@ class NeuralNetClusterer(
     callbacks : list of skorch callbacks, default=None
         For example ``skorch.callbacks.ProgressBar()`` or ``EarlyStopping``
         (which ends the current phase only).
+    predict_nonlinearity : callable or None, default=None
+        skorch's output transform; unused by ``predict``, ``predict_proba``
+        and ``transform``, which compute their own outputs.
+    iterator_train, iterator_valid : class, default=torch.utils.data.DataLoader
+        The data loaders of training and of skorch's validation; set their
+        options with ``iterator_train__<name>`` (``iterator_train__shuffle``
+        is True by default) and ``iterator_valid__<name>``.
+    dataset : class, default=skorch.dataset.Dataset
+        skorch's dataset wrapper.
+    warm_start : bool, default=False
+        skorch's parameter; True is refused, as every ``fit`` starts anew.
+    compile : bool, default=False
+        Compile the network with :func:`torch.compile` (options by
+        ``compile__<name>``); on the CPU compiling costs more than it saves
+        for fits of this size.
+    use_caching, torch_load_kwargs : default="auto", None
+        skorch's parameters (see :class:`skorch.NeuralNet`).
     **kwargs
         Any other :class:`skorch.NeuralNet` argument, including
         ``module__*``, ``optimizer__*``, ``iterator_train__*`` and
-        ``compile``; ``warm_start=True`` is refused, as every ``fit`` starts
-        anew.
+        ``compile__*``.
 
     Attributes
     ----------
@@ -340,6 +358,13 @@ class NeuralNetClusterer(
         train_split=None,
         callbacks=None,
         predict_nonlinearity=None,
+        iterator_train=DataLoader,
+        iterator_valid=DataLoader,
+        dataset=Dataset,
+        warm_start=False,
+        compile=False,
+        use_caching="auto",
+        torch_load_kwargs=None,
         iterator_train__shuffle=True,
         **kwargs,
     ):
@@ -355,6 +380,13 @@ class NeuralNetClusterer(
             predict_nonlinearity=predict_nonlinearity,
             device=device,
             verbose=verbose,
+            iterator_train=iterator_train,
+            iterator_valid=iterator_valid,
+            dataset=dataset,
+            warm_start=warm_start,
+            compile=compile,
+            use_caching=use_caching,
+            torch_load_kwargs=torch_load_kwargs,
             iterator_train__shuffle=iterator_train__shuffle,
             **kwargs,
         )

@@ -118,6 +118,11 @@ def test_unfitted_calls_raise_not_fitted(blobs_series):
             method(X)
 
 
+def test_repr_in_a_pipeline_shows_only_the_parameters_set():
+    pipe = make_pipeline(PaddingTransformer(), NeuralNetClusterer(3, random_state=0))
+    assert "NeuralNetClusterer(n_clusters=3, random_state=0)" in repr(pipe)
+
+
 def test_clone_gives_an_unfitted_copy_with_the_same_params(blobs_series):
     X, _ = blobs_series
     est = fast_clusterer(n_clusters=3, module__hidden_size=4, random_state=0).fit(X)
