@@ -85,7 +85,7 @@ _GENERATED: dict[str, Callable] = {
 
 
 @functools.lru_cache(maxsize=16)
-def load_benchmark_dataset(name: str):
+def load_benchmark_dataset(name: str) -> tuple[list[np.ndarray] | np.ndarray, np.ndarray]:
     """Return ``(X, y)`` for a dataset name or a path.
 
     Names: ``"synthetic"`` (make_time_series_clusters, 3 clusters), ``"CBF"``

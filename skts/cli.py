@@ -152,7 +152,7 @@ def _read_csv_series(path: str) -> list[np.ndarray]:
     return series
 
 
-def read_series(path: str):
+def read_series(path: str) -> list[np.ndarray] | np.ndarray:
     """Read the series of a file given to ``skts cluster``."""
     from .datasets import load_ts, load_ucr_tsv
 

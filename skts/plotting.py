@@ -8,12 +8,15 @@ what it drew on.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ._validation import check_time_series
 from .metrics import match_labels
+
+if TYPE_CHECKING:  # matplotlib is optional: imported by the functions that draw
+    from matplotlib.axes import Axes
 
 __all__ = [
     "plot_benchmark",
@@ -54,7 +57,7 @@ def plot_cluster_members(
     max_members: int = 30,
     channel: int = 0,
     axes: Any = None,
-):
+) -> np.ndarray:
     """Draw the members of each cluster, with its centre on top.
 
     Parameters
@@ -119,7 +122,9 @@ def plot_cluster_members(
     return axes
 
 
-def plot_contingency(y_true: Any, y_pred: Any, *, ax: Any = None, normalize: bool = False):
+def plot_contingency(
+    y_true: Any, y_pred: Any, *, ax: Axes | None = None, normalize: bool = False
+) -> Axes:
     """Draw the contingency matrix after matching clusters to classes.
 
     Clusters are relabelled with :func:`skts.metrics.match_labels`, so a
@@ -168,7 +173,9 @@ def plot_contingency(y_true: Any, y_pred: Any, *, ax: Any = None, normalize: boo
     return ax
 
 
-def plot_embedding(embeddings: Any, labels: Any, *, ax: Any = None, method: str = "pca"):
+def plot_embedding(
+    embeddings: Any, labels: Any, *, ax: Axes | None = None, method: str = "pca"
+) -> Axes:
     """Draw a 2-D view of embeddings coloured by cluster.
 
     Parameters
@@ -221,7 +228,9 @@ def plot_embedding(embeddings: Any, labels: Any, *, ax: Any = None, method: str 
     return ax
 
 
-def plot_benchmark(results: list, path: str | None = None, *, metric: str = "ari", ax: Any = None):
+def plot_benchmark(
+    results: list, path: str | None = None, *, metric: str = "ari", ax: Axes | None = None
+) -> Axes:
     """Draw a benchmark's scores or times: one group of bars per dataset.
 
     Parameters
@@ -269,8 +278,8 @@ def plot_scaling(
     *,
     x: str = "n_samples",
     y: str = "fit_seconds",
-    ax: Any = None,
-):
+    ax: Axes | None = None,
+) -> Axes:
     """Draw a log-log scaling chart, one line per method.
 
     Parameters
