@@ -100,16 +100,8 @@ def load_benchmark_dataset(name: str) -> tuple[list[np.ndarray] | np.ndarray, np
         if bundled.lower() == name.lower():
             return load_dataset(bundled)
     if os.path.isdir(name):
-        parts = sorted(
-            os.path.join(name, f)
-            for f in os.listdir(name)
-            if ("_TRAIN." in f or "_TEST." in f) and _reader(f) is not None
-        )
-        parts.sort(key=lambda f: "_TEST." in f)  # train first
-        if not parts:
-            raise ValueError(f"No NAME_TRAIN/NAME_TEST .ts or .tsv files found in {name!r}.")
         X, y = [], []
-        for path in parts:
+        for path in _archive_parts(name):
             Xp, yp = _reader(path)(path)
             X.extend(Xp)
             y.extend(yp)
@@ -120,6 +112,32 @@ def load_benchmark_dataset(name: str) -> tuple[list[np.ndarray] | np.ndarray, np
         f"Unknown dataset {name!r}: expected one of {', '.join(DEFAULT_DATASETS)}, or the path "
         "of a .ts/.tsv file or of a folder of NAME_TRAIN/NAME_TEST files."
     )
+
+
+def _archive_parts(folder: str) -> list[str]:
+    """The NAME_TRAIN and NAME_TEST files of the one dataset in ``folder``, train first.
+
+    Archives ship variants beside a dataset (aeon's ``NAME_eq_TRAIN.ts``)
+    and the same split in several formats: the dataset named like the
+    folder is read, or the only one there, one file per split (``.ts``
+    before ``.tsv``).
+    """
+    found: dict[str, dict[str, str]] = {}
+    for file in sorted(os.listdir(folder)):
+        dataset, _, split = file.partition(".")[0].rpartition("_")
+        if dataset and split in ("TRAIN", "TEST") and _reader(file) is not None:
+            found.setdefault(dataset, {}).setdefault(split, os.path.join(folder, file))
+    if not found:
+        raise ValueError(f"No NAME_TRAIN/NAME_TEST .ts or .tsv files found in {folder!r}.")
+    dataset = os.path.basename(os.path.normpath(folder))
+    if dataset not in found:
+        if len(found) > 1:
+            raise ValueError(
+                f"{folder!r} holds several datasets ({', '.join(sorted(found))}) and none is "
+                "named like the folder: give the path of one of their files."
+            )
+        (dataset,) = found
+    return [found[dataset][split] for split in ("TRAIN", "TEST") if split in found[dataset]]
 
 
 def _reader(path: str):

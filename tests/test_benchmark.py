@@ -1,3 +1,4 @@
+import gzip
 import math
 
 import numpy as np
@@ -62,6 +63,27 @@ def test_dataset_paths_and_labels(tmp_path):
     assert bench.dataset_label(str(folder / "Toy_TRAIN.tsv")) == "Toy"
     with pytest.raises(ValueError, match="Unknown dataset"):
         bench.load_benchmark_dataset("nope")
+
+
+def test_an_archive_folder_is_read_as_its_one_dataset(tmp_path):
+    folder = tmp_path / "Toy"
+    folder.mkdir()
+    (folder / "Toy_TRAIN.tsv").write_text("1\t0.1\t0.2\n2\t0.3\t0.4\n")
+    (folder / "Toy_TEST.tsv").write_text("1\t0.5\t0.6\n")
+    (folder / "Toy_TEST.tsv.gz").write_bytes(gzip.compress(b"1\t0.5\t0.6\n"))  # same split
+    (folder / "Toy_eq_TRAIN.tsv").write_text("1\t9\t9\t9\n")  # a variant
+    (folder / "README.txt").write_text("not a split")
+    bench.load_benchmark_dataset.cache_clear()
+    X, y = bench.load_benchmark_dataset(str(folder))
+    assert len(X) == 3 and y.tolist() == ["1", "2", "1"]
+    other = tmp_path / "Archive"
+    other.mkdir()
+    for dataset in ("A", "B"):
+        (other / f"{dataset}_TRAIN.tsv").write_text("1\t0.1\t0.2\n")
+    with pytest.raises(ValueError, match=r"several datasets \(A, B\)"):
+        bench.load_benchmark_dataset(str(other))
+    (other / "B_TRAIN.tsv").unlink()
+    assert len(bench.load_benchmark_dataset(str(other))[0]) == 1
 
 
 def test_resample_makes_equal_lengths_for_peers():
