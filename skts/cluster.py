@@ -851,10 +851,7 @@ class NeuralNetClusterer(
         """
         for start in range(0, A.shape[0], size):
             batch = A[start : start + size]
-            n = batch.shape[0]
-            if n < size:
-                batch = np.concatenate([batch, np.repeat(batch[:1], size - n, axis=0)])
-            yield batch, n
+            yield _filled(batch, size), batch.shape[0]
 
     def _widths(self, X):
         """Yield ``(rows, width)``: the series of ``X`` grouped by how many timestamps are read.
@@ -882,16 +879,16 @@ class NeuralNetClusterer(
         """Yield ``(rows, batch)``: the series ``rows`` of ``X``, read on their width.
 
         Batches of one width have one size, the last one filled with copies
-        of its first series (``_fixed_batches``): at most
-        ``_ENCODE_TIMESTAMPS`` timestamps unless ``iterator_valid__batch_size``
-        is set, so the size depends only on the width.
+        of its first series, for the reason :meth:`_fixed_batches` gives:
+        at most ``_ENCODE_TIMESTAMPS`` timestamps unless
+        ``iterator_valid__batch_size`` is set, so the size depends only on
+        the width.
         """
         for rows, width in self._widths(X):
             size = self._inference_batch_size(len(rows), width)
             for start in range(0, len(rows), size):
                 part = rows[start : start + size]
-                batch, _ = next(self._fixed_batches(X[part, :width], size))
-                yield part, batch
+                yield part, _filled(X[part, :width], size)
 
     def _outputs(self, X):
         """Soft assignments and clustering-space embeddings of every series, as numpy.
@@ -1089,6 +1086,14 @@ def _tail_weights(standardised, power):
     fourth /= standardised.shape[0]
     kurtosis = np.divide(fourth, second**2, out=np.full_like(fourth, 3.0), where=second > 0)
     return np.minimum(1.0, 3.0 / kurtosis) ** power
+
+
+def _filled(batch, size):
+    """``batch`` with copies of its first row appended up to ``size`` rows."""
+    n = batch.shape[0]
+    if n >= size:
+        return batch
+    return np.concatenate([batch, np.repeat(batch[:1], size - n, axis=0)])
 
 
 def _random_crops(X, length):
