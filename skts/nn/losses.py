@@ -36,6 +36,16 @@ def student_t_assignment(
     ``q[i, j]`` is proportional to ``(1 + |z_i - mu_j|^2 / alpha) ** (-(alpha + 1) / 2)``;
     rows sum to 1 and the nearest centre has the largest weight. Computed in
     float32 whatever the input precision.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skts.nn.losses import student_t_assignment
+    >>> z = torch.tensor([[0.0, 0.0], [3.0, 4.0]])
+    >>> centers = torch.tensor([[0.0, 0.0], [3.0, 4.0]])
+    >>> student_t_assignment(z, centers).round(decimals=3)
+    tensor([[0.9630, 0.0370],
+            [0.0370, 0.9630]])
     """
     d2 = torch.cdist(z.float(), centers.float()).pow(2)
     logits = -(alpha + 1.0) / 2.0 * torch.log1p(d2 / alpha)
@@ -43,11 +53,35 @@ def student_t_assignment(
 
 
 def target_distribution(q: torch.Tensor) -> torch.Tensor:
-    """DEC's sharpened target ``p_ij ∝ q_ij^2 / f_j`` with ``f_j = sum_i q_ij``."""
+    """DEC's sharpened target ``p_ij ∝ q_ij^2 / f_j`` with ``f_j = sum_i q_ij``.
+
+    Confident assignments grow more confident, and the division by the
+    cluster's total weight ``f_j`` keeps large clusters from taking over:
+    below, the second series, undecided, leans to the smaller cluster.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skts.nn.losses import target_distribution
+    >>> target_distribution(torch.tensor([[0.6, 0.4], [0.5, 0.5]])).round(decimals=3)
+    tensor([[0.6480, 0.3520],
+            [0.4500, 0.5500]])
+    """
     weight = q**2 / q.sum(dim=0, keepdim=True)
     return weight / weight.sum(dim=1, keepdim=True)
 
 
 def kl_clustering_loss(q: torch.Tensor, p: torch.Tensor) -> torch.Tensor:
-    """``KL(P || Q)`` averaged over the batch, in float32."""
+    """``KL(P || Q)`` averaged over the batch, in float32.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skts.nn.losses import kl_clustering_loss, target_distribution
+    >>> q = torch.tensor([[0.6, 0.4], [0.5, 0.5]])
+    >>> float(kl_clustering_loss(q, q))
+    0.0
+    >>> float(kl_clustering_loss(q, target_distribution(q))) > 0
+    True
+    """
     return F.kl_div(q.float().clamp_min(1e-12).log(), p.float(), reduction="batchmean")

@@ -41,6 +41,17 @@ class ClusteringModel(nn.Module):
         The fraction of timestamps hidden in training mode.
     alpha : float, default=1.0
         Degrees of freedom of the Student's t kernel.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skts.nn import ClusteringModel, ConvEncoder
+    >>> model = ClusteringModel(ConvEncoder(n_timestamps=20, hidden_size=8), n_clusters=3).eval()
+    >>> X = torch.randn(4, 20, 1)
+    >>> X[0, 15:] = float("nan")  # the first series is 15 timestamps long
+    >>> q, e, x_hat, target = model(X)
+    >>> tuple(q.shape), tuple(e.shape), tuple(x_hat.shape), int(target[0].sum())
+    ((4, 3), (4, 16), (4, 20, 1), 15)
     """
 
     def __init__(self, encoder, n_clusters, *, mask_ratio=0.3, alpha=1.0):
