@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import time
 from contextlib import contextmanager
 from numbers import Integral, Real
 
@@ -210,7 +211,10 @@ class NeuralNetClusterer(
         ``"mps"`` or ``"auto"`` (the best available). An unavailable device
         is an error that lists the available ones.
     verbose : int, default=0
-        0 is silent; 1 prints skorch's table of epochs (with the phase).
+        0 is silent; 1 prints skorch's table of epochs (with the phase),
+        then how long encoding the series and finding the centres took, the
+        size of the clustering space and of each cluster, and the
+        instability of each weighting of the features.
     train_split : callable or None, default=None
         skorch's validation split; None trains on every series.
     callbacks : list of skorch callbacks, default=None
@@ -648,12 +652,26 @@ class NeuralNetClusterer(
             finally:
                 self.module_.pretext_only = False
 
+        start = time.perf_counter()
         Z = self._outputs(X)[1]
+        self._log(f"Encoded {X.shape[0]} series in {time.perf_counter() - start:.1f} s.")
+        start = time.perf_counter()
         offset, projection, centers = self._choose_space(Z, seed)
         self.module_.set_clustering_space(offset, projection, centers)
         # The encoder has not changed since Z was computed: assign Z instead
         # of encoding every series again.
         q = self._assign(Z)
+        sizes = np.bincount(q.argmax(axis=1), minlength=self.n_clusters)
+        message = (
+            f"Clustering space of {projection.shape[1]} dimensions, centres by {self.centers} "
+            f"in {time.perf_counter() - start:.1f} s; cluster sizes {sizes.tolist()}."
+        )
+        if np.isfinite(self.space_instability_).any():
+            message += (
+                f" Instability of each weighting {np.round(self.space_instability_, 3).tolist()}"
+                f", kept weighting {self.space_index_}."
+            )
+        self._log(message)
 
         refine = self.clustering_loss is not None and self.clustering_epochs > 0
         if refine:
@@ -665,6 +683,11 @@ class NeuralNetClusterer(
         self.cluster_centers_ = self.module_.centers.detach().cpu().numpy().copy()
         self.__dict__.pop("p_target_", None)
         self._warn_empty_clusters()
+
+    def _log(self, message):
+        """Print ``message`` when ``verbose`` is set, as skorch prints its epochs."""
+        if self.verbose:
+            print(message)
 
     def _pretext_epochs(self, n_samples):
         if self.max_epochs != "auto":

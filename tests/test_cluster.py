@@ -258,9 +258,13 @@ def test_verbose_zero_is_silent_and_one_prints_the_epoch_table(blobs_series, cap
     X, _ = blobs_series
     fast_clusterer(n_clusters=3, random_state=0).fit(X)
     assert capsys.readouterr().out == ""
-    fast_clusterer(n_clusters=3, random_state=0, verbose=1).fit(X)
+    est = fast_clusterer(n_clusters=3, random_state=0, verbose=1).fit(X)
     out = capsys.readouterr().out
     assert "epoch" in out and "phase" in out and "train_loss" in out
+    assert f"Encoded {len(X)} series in" in out
+    sizes = np.bincount(est.labels_, minlength=3).tolist()
+    assert f"{est.transform(X[:1]).shape[1]} dimensions" in out
+    assert f"cluster sizes {sizes}" in out and f"kept weighting {est.space_index_}" in out
 
 
 def test_callbacks_progress_bar_and_early_stopping(blobs_series):
