@@ -233,8 +233,9 @@ class NeuralNetClusterer(
         skorch's parameter; True is refused, as every ``fit`` starts anew.
     compile : bool, default=False
         Compile the network with :func:`torch.compile` (options by
-        ``compile__<name>``); on the CPU compiling costs more than it saves
-        for fits of this size.
+        ``compile__<name>``). On the CPU the compilation outweighs what it
+        saves on small sets: 120 short series took 54 s to fit with it,
+        4 s without.
     use_caching, torch_load_kwargs : default="auto", None
         skorch's parameters (see :class:`skorch.NeuralNet`).
     **kwargs
