@@ -34,7 +34,7 @@ from torch.utils.data import DataLoader
 
 from ._device import resolve_device
 from ._sampling import sample_rows
-from ._validation import validate_time_series
+from ._validation import series_lengths, validate_time_series
 from ._warnings import warn
 from .nn import ClusteringModel, HybridEncoder, MaskedMSELoss, split_padding
 from .nn.losses import kl_clustering_loss, student_t_assignment, target_distribution
@@ -893,8 +893,7 @@ class NeuralNetClusterer(
         if not getattr(self.module_.encoder, "padding_invariant", False):
             yield np.arange(n_samples), n_timestamps
             return
-        observed = ~np.isnan(X).all(axis=2)
-        lengths = n_timestamps - np.argmax(observed[:, ::-1], axis=1)
+        lengths = series_lengths(X)
         widths = np.minimum(n_timestamps, 2 ** np.ceil(np.log2(lengths)).astype(np.int64))
         for width in np.unique(widths):
             yield np.flatnonzero(widths == width), int(width)
