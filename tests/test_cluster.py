@@ -976,3 +976,18 @@ def test_an_encoder_that_reads_every_timestamp_gets_whole_series(blobs_series):
     est.module_.forward = lambda X: widths.append(X.shape[1]) or forward(X)
     est.predict(X)
     assert set(widths) == {19}
+
+
+@pytest.mark.parametrize(
+    "params", [{}, {"module__unpadded": 0.5, "module__kernel_pooling": ("ppv", "lspv")}]
+)
+def test_narrow_widths_match_whole_series_for_every_kernel_option(monkeypatch, params):
+    # Series of 1 to 200 timestamps: the widest dilations' padding exceeds the narrow widths.
+    rng = np.random.RandomState(0)
+    X = np.full((40, 200), np.nan)
+    for i, length in enumerate([1, 2, 3, 5, 9, 60, 120, 200] * 5):
+        X[i, :length] = rng.normal(size=length)
+    est = fast_clusterer(n_clusters=2, random_state=0, **params).fit(X)
+    narrow = est.transform(X)
+    monkeypatch.setattr(type(est.module_.encoder), "padding_invariant", False)
+    np.testing.assert_allclose(narrow, est.transform(X), rtol=1e-4, atol=1e-5)
