@@ -133,7 +133,10 @@ class NeuralNetClusterer(
         about 300 optimizer steps (at least one epoch), so that small
         datasets are trained enough and large ones stay linear in time.
     batch_size : int, default=64
-        Series per optimizer step, and per inference batch as long as a
+        Series per optimizer step (in the pretext phase, series of unequal
+        lengths are batched with others of similar length and each batch
+        is cut after its longest series; see :meth:`get_iterator`), and
+        per inference batch as long as a
         batch holds at most 262 144 timestamps (64 series of 4 096): longer
         series are encoded fewer at a time, which bounds the memory of
         encoding. ``iterator_valid__batch_size`` sets the inference batch
@@ -516,6 +519,33 @@ class NeuralNetClusterer(
         super().on_epoch_begin(net, dataset_train, dataset_valid, **kwargs)
         self.history.record("phase", self.phase_)
 
+    def get_iterator(self, dataset, training=False):
+        """skorch's loader; in the pretext phase, ragged series come in batches of similar length.
+
+        When the encoder is ``padding_invariant`` and the training series
+        differ in length, each batch of the pretext phase holds series of
+        similar lengths (``_LengthGroupedBatches``) and is trimmed to its
+        longest series: a ragged collection then trains on fewer padded
+        timestamps. Series of one length, other phases, and loaders set
+        through ``iterator_train`` (another class, a sampler,
+        ``drop_last`` or ``shuffle=False``) are left to skorch.
+        """
+        kwargs = self.get_params_for("iterator_train")
+        custom = self.iterator_train is not DataLoader or not kwargs.get("shuffle", False)
+        # Options a batch sampler excludes: the user's loader wins.
+        custom = custom or bool({"sampler", "batch_sampler", "drop_last"} & set(kwargs))
+        if not training or custom or getattr(self, "phase_", None) != "pretext":
+            return super().get_iterator(dataset, training)
+        if not getattr(self.module_.encoder, "padding_invariant", False):
+            return super().get_iterator(dataset, training)
+        lengths = series_lengths(np.asarray(dataset.X))
+        if lengths.min() == lengths.max():
+            return super().get_iterator(dataset, training)
+        size = kwargs.pop("batch_size", self.batch_size)
+        size = len(dataset) if size == -1 else size
+        kwargs.pop("shuffle")
+        return DataLoader(dataset, batch_sampler=_LengthGroupedBatches(lengths, size), **kwargs)
+
     def train_step_single(self, batch, **fit_params):
         """One optimizer step; in the pretext phase, on random crops of long series.
 
@@ -526,6 +556,8 @@ class NeuralNetClusterer(
         clustering phase trains on whole series.
         """
         Xi, yi = batch
+        if self.phase_ == "pretext" and getattr(self.module_.encoder, "padding_invariant", False):
+            Xi = _trimmed(to_tensor(Xi, device=self.device))
         crop = self.phase_ == "pretext" and self.crop_length is not None
         if crop and Xi.shape[1] > self.crop_length:
             Xi = _random_crops(to_tensor(Xi, device=self.device), self.crop_length)
@@ -1117,6 +1149,45 @@ def _filled(batch, size):
     if n >= size:
         return batch
     return np.concatenate([batch, np.repeat(batch[:1], size - n, axis=0)])
+
+
+class _LengthGroupedBatches:
+    """Batches of series of similar length, in random order (a DataLoader batch sampler).
+
+    Each epoch the series are shuffled and cut into pools of ``pool``
+    batches; each pool is sorted by length and cut into batches, and the
+    batches are shuffled. Random draws come from torch's global generator,
+    which ``fit`` seeds, so a seeded fit is reproducible. There are as many
+    batches as with plain shuffling: ``ceil(n / batch_size)``.
+    """
+
+    def __init__(self, lengths, batch_size, pool=16):
+        self.lengths = np.asarray(lengths)
+        self.batch_size = batch_size
+        self.pool = pool
+
+    def __iter__(self):
+        order = torch.randperm(len(self.lengths)).numpy()
+        step = self.batch_size * self.pool
+        batches = []
+        for start in range(0, len(order), step):
+            part = order[start : start + step]
+            part = part[np.argsort(self.lengths[part], kind="stable")]
+            batches.extend(
+                part[i : i + self.batch_size] for i in range(0, len(part), self.batch_size)
+            )
+        for i in torch.randperm(len(batches)).tolist():
+            yield batches[i].tolist()
+
+    def __len__(self):
+        return math.ceil(len(self.lengths) / self.batch_size)
+
+
+def _trimmed(X):
+    """The padded batch ``X`` cut after the last timestamp its longest series observes."""
+    observed = ~torch.isnan(X).all(dim=-1)
+    end = X.shape[1] - observed.flip(1).to(torch.int8).argmax(dim=1)
+    return X[:, : int(end.max())]
 
 
 def _random_crops(X, length):

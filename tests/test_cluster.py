@@ -15,7 +15,12 @@ from skorch.callbacks import Checkpoint, EarlyStopping, LRScheduler, ProgressBar
 
 import skts.cluster
 from skts import NeuralNetClusterer, PaddingTransformer, TimeSeriesScaler, make_kmeans_baseline
-from skts.cluster import _input_standardisation, _random_crops, _tail_weights
+from skts.cluster import (
+    _input_standardisation,
+    _LengthGroupedBatches,
+    _random_crops,
+    _tail_weights,
+)
 from skts.datasets import load_dataset, make_time_series_clusters
 from skts.metrics import clustering_accuracy, hungarian_scorer
 from skts.nn import ConvEncoder, FeedForward, split_padding
@@ -991,3 +996,50 @@ def test_narrow_widths_match_whole_series_for_every_kernel_option(monkeypatch, p
     narrow = est.transform(X)
     monkeypatch.setattr(type(est.module_.encoder), "padding_invariant", False)
     np.testing.assert_allclose(narrow, est.transform(X), rtol=1e-4, atol=1e-5)
+
+
+def test_length_grouped_batches_hold_every_series_once_by_similar_length():
+    lengths = np.random.RandomState(0).randint(1, 500, size=3000)
+    sampler = _LengthGroupedBatches(lengths, 64)
+    torch.manual_seed(0)
+    batches = list(sampler)
+    assert len(batches) == len(sampler) == 47
+    assert sorted(np.concatenate(batches).tolist()) == list(range(3000))
+    # Sorted within pools of 16 batches: a batch spans a small part of the lengths.
+    assert np.median([np.ptp(lengths[b]) for b in batches]) < 0.1 * np.ptp(lengths)
+    torch.manual_seed(0)
+    assert list(sampler) == batches  # drawn from torch's generator, which fit seeds
+    torch.manual_seed(1)
+    assert list(sampler) != batches
+
+
+def test_ragged_series_pretrain_in_batches_of_similar_length(blobs_series):
+    X, _ = blobs_series  # lengths 10 to 19
+    encoder = _LengthRecorder(hidden_size=4)
+    encoder.lengths = []
+    NeuralNetClusterer(3, module=encoder, max_epochs=2, batch_size=8, random_state=0).fit(X)
+    trained = [n for training, n in encoder.lengths if training]
+    assert max(trained) == 19 and min(trained) <= 12  # each batch cut after its longest series
+
+
+@pytest.mark.parametrize(
+    "equal_lengths, params, grouped",
+    [
+        (False, {}, True),
+        (True, {}, False),
+        (False, {"iterator_train__shuffle": False}, False),
+        (False, {"iterator_train__drop_last": True}, False),
+        (False, {"module": FeedForward}, False),
+    ],
+)
+def test_pretext_loader_groups_only_ragged_series_of_invariant_encoders(
+    blobs_series, equal_lengths, params, grouped
+):
+    X, _ = blobs_series
+    if equal_lengths:
+        X = np.nan_to_num(X)
+    kwargs = {} if "module" in params else {"module__hidden_size": 4, "module__n_kernels": 16}
+    est = NeuralNetClusterer(3, max_epochs=1, random_state=0, **kwargs, **params).fit(X)
+    est.phase_ = "pretext"
+    loader = est.get_iterator(est.get_dataset(X, np.arange(len(X))), training=True)
+    assert isinstance(loader.batch_sampler, _LengthGroupedBatches) is grouped
