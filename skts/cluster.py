@@ -1183,11 +1183,15 @@ class _LengthGroupedBatches:
         return math.ceil(len(self.lengths) / self.batch_size)
 
 
+def _series_ends(X):
+    """One past the last observed timestamp of each series of the padded batch ``X``."""
+    observed = ~torch.isnan(X).all(dim=-1)
+    return X.shape[1] - observed.flip(1).to(torch.int8).argmax(dim=1)
+
+
 def _trimmed(X):
     """The padded batch ``X`` cut after the last timestamp its longest series observes."""
-    observed = ~torch.isnan(X).all(dim=-1)
-    end = X.shape[1] - observed.flip(1).to(torch.int8).argmax(dim=1)
-    return X[:, : int(end.max())]
+    return X[:, : int(_series_ends(X).max())]
 
 
 def _random_crops(X, length):
@@ -1201,10 +1205,7 @@ def _random_crops(X, length):
     n_timestamps = X.shape[1]
     if n_timestamps <= length:
         return X
-    observed = ~torch.isnan(X).all(dim=-1)
-    # The end of each series: one past its last observed timestamp.
-    end = n_timestamps - observed.flip(1).to(torch.int8).argmax(dim=1)
-    room = (end - length).clamp_min(0) + 1
+    room = (_series_ends(X) - length).clamp_min(0) + 1
     start = (torch.rand(X.shape[0], device=X.device) * room).long()
     steps = start[:, None] + torch.arange(length, device=X.device)  # stays below n_timestamps
     return torch.gather(X, 1, steps[..., None].expand(-1, -1, X.shape[2]))
