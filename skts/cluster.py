@@ -519,6 +519,10 @@ class NeuralNetClusterer(
         super().on_epoch_begin(net, dataset_train, dataset_valid, **kwargs)
         self.history.record("phase", self.phase_)
 
+    def _padding_invariant(self):
+        """Whether the encoder's embedding of a series ignores the padding after it."""
+        return getattr(self.module_.encoder, "padding_invariant", False)
+
     def get_iterator(self, dataset, training=False):
         """skorch's loader; in the pretext phase, ragged series come in batches of similar length.
 
@@ -536,7 +540,7 @@ class NeuralNetClusterer(
         custom = custom or bool({"sampler", "batch_sampler", "drop_last"} & set(kwargs))
         if not training or custom or getattr(self, "phase_", None) != "pretext":
             return super().get_iterator(dataset, training)
-        if not getattr(self.module_.encoder, "padding_invariant", False):
+        if not self._padding_invariant():
             return super().get_iterator(dataset, training)
         lengths = series_lengths(np.asarray(dataset.X))
         if lengths.min() == lengths.max():
@@ -556,7 +560,7 @@ class NeuralNetClusterer(
         clustering phase trains on whole series.
         """
         Xi, yi = batch
-        if self.phase_ == "pretext" and getattr(self.module_.encoder, "padding_invariant", False):
+        if self.phase_ == "pretext" and self._padding_invariant():
             Xi = _trimmed(to_tensor(Xi, device=self.device))
         crop = self.phase_ == "pretext" and self.crop_length is not None
         if crop and Xi.shape[1] > self.crop_length:
@@ -922,7 +926,7 @@ class NeuralNetClusterer(
         every series whole.
         """
         n_samples, n_timestamps = X.shape[:2]
-        if not getattr(self.module_.encoder, "padding_invariant", False):
+        if not self._padding_invariant():
             yield np.arange(n_samples), n_timestamps
             return
         lengths = series_lengths(X)
