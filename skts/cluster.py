@@ -867,6 +867,8 @@ class NeuralNetClusterer(
 
     def _find_centers(self, embedded, seed):
         """The ``n_clusters`` centres in the clustering space (see ``centers``)."""
+        if self.n_clusters == 1:  # Ward's linkage needs two series; one centre is the mean
+            return embedded.mean(axis=0, keepdims=True)
         if self.centers == "kmeans":
             kmeans = KMeans(self.n_clusters, n_init=self.n_init, random_state=seed)
             return kmeans.fit(embedded).cluster_centers_

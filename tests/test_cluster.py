@@ -205,6 +205,18 @@ def test_more_clusters_than_series_is_an_error():
         fast_clusterer(n_clusters=5).fit(np.random.RandomState(0).normal(size=(4, 10)))
 
 
+@pytest.mark.parametrize("centers", ["ward", "kmeans"])
+@pytest.mark.parametrize("n_series", [1, 6])
+def test_one_cluster_is_centred_on_the_mean_even_for_one_series(centers, n_series):
+    X = np.random.RandomState(0).normal(size=(n_series, 10))
+    est = fast_clusterer(n_clusters=1, centers=centers, random_state=0).fit(X)
+    np.testing.assert_array_equal(est.labels_, np.zeros(n_series))
+    np.testing.assert_allclose(
+        est.cluster_centers_, est.transform(X).mean(axis=0, keepdims=True), atol=1e-5
+    )
+    np.testing.assert_allclose(est.predict_proba(X), 1.0)
+
+
 @pytest.mark.parametrize(
     "device, match",
     [("gpu", "is not a device"), ("cuda:99", "CUDA"), ("tpu", "is not a device")],
