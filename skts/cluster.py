@@ -30,7 +30,7 @@ from sklearn.utils.validation import check_is_fitted
 from skorch import NeuralNet
 from skorch.dataset import Dataset
 from skorch.utils import to_tensor
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, Subset
 
 from ._device import resolve_device
 from ._sampling import sample_rows
@@ -219,7 +219,10 @@ class NeuralNetClusterer(
         size of the clustering space and of each cluster, and the
         instability of each weighting of the features.
     train_split : callable or None, default=None
-        skorch's validation split; None trains on every series.
+        skorch's validation split (such as ``skorch.dataset.ValidSplit(5)``);
+        None trains on every series. ``valid_loss`` is the training loss on
+        the held-out series, with the same timestamps hidden at every epoch,
+        so ``EarlyStopping`` can watch it.
     callbacks : list of skorch callbacks, default=None
         For example ``skorch.callbacks.ProgressBar()`` or ``EarlyStopping``
         (which ends the current phase only).
@@ -542,13 +545,23 @@ class NeuralNetClusterer(
             return super().get_iterator(dataset, training)
         if not self._padding_invariant():
             return super().get_iterator(dataset, training)
-        lengths = series_lengths(np.asarray(dataset.X))
-        if lengths.min() == lengths.max():
+        lengths = _dataset_lengths(dataset)
+        if lengths is None or lengths.min() == lengths.max():
             return super().get_iterator(dataset, training)
         size = kwargs.pop("batch_size", self.batch_size)
         size = len(dataset) if size == -1 else size
         kwargs.pop("shuffle")
         return DataLoader(dataset, batch_sampler=_LengthGroupedBatches(lengths, size), **kwargs)
+
+    def validation_step(self, batch, **fit_params):
+        """skorch's validation step, on the loss that training minimises.
+
+        Timestamps are hidden as in training (``mask_ratio``), drawn from a
+        fixed seed so that every epoch scores the same ones: ``valid_loss``
+        then compares with ``train_loss``, and ``EarlyStopping`` on it
+        follows the pretext task. (:meth:`score` hides nothing.)
+        """
+        return super().validation_step(batch, mask_seed=0, **fit_params)
 
     def train_step_single(self, batch, **fit_params):
         """One optimizer step; in the pretext phase, on random crops of long series.
@@ -1187,6 +1200,19 @@ class _LengthGroupedBatches:
 
     def __len__(self):
         return math.ceil(len(self.lengths) / self.batch_size)
+
+
+def _dataset_lengths(dataset):
+    """The series lengths of a skorch ``Dataset``, or of a ``Subset`` of one (``train_split``).
+
+    None for other datasets, whose series this cannot read without loading them.
+    """
+    if isinstance(dataset, Subset):
+        lengths = _dataset_lengths(dataset.dataset)
+        return None if lengths is None else lengths[np.asarray(dataset.indices)]
+    if isinstance(getattr(dataset, "X", None), (np.ndarray, torch.Tensor)):
+        return series_lengths(np.asarray(dataset.X))
+    return None
 
 
 def _series_ends(X):

@@ -12,6 +12,8 @@ from sklearn.metrics import adjusted_rand_score
 from sklearn.model_selection import GridSearchCV, KFold
 from sklearn.pipeline import make_pipeline
 from skorch.callbacks import Checkpoint, EarlyStopping, LRScheduler, ProgressBar
+from skorch.dataset import ValidSplit
+from torch.utils.data import Subset
 
 import skts.cluster
 from skts import NeuralNetClusterer, PaddingTransformer, TimeSeriesScaler, make_kmeans_baseline
@@ -1032,6 +1034,46 @@ def test_ragged_series_pretrain_in_batches_of_similar_length(blobs_series):
     NeuralNetClusterer(3, module=encoder, max_epochs=2, batch_size=8, random_state=0).fit(X)
     trained = [n for training, n in encoder.lengths if training]
     assert max(trained) == 19 and min(trained) <= 12  # each batch cut after its longest series
+
+
+def test_a_validation_split_of_ragged_series_pretrains_in_grouped_batches(blobs_series):
+    X, _ = blobs_series
+    est = fast_clusterer(n_clusters=3, train_split=ValidSplit(4), random_state=0).fit(X)
+    assert np.isfinite(est.history[:, "valid_loss"]).all()
+    # The training part of the split is a Subset: its own series' lengths are read.
+    est.phase_ = "pretext"
+    rows = np.arange(0, len(X), 3)
+    subset = Subset(est.get_dataset(X, np.arange(len(X))), rows)
+    sampler = est.get_iterator(subset, training=True).batch_sampler
+    assert isinstance(sampler, _LengthGroupedBatches)
+    np.testing.assert_array_equal(sampler.lengths, np.isfinite(X[rows, :, 0]).sum(axis=1))
+
+
+class _Echo(torch.nn.Module):
+    """Gives its input back as the reconstruction: only hidden timestamps cost anything."""
+
+    embedding_dim = 2
+
+    def __init__(self, n_channels=1):
+        super().__init__()
+        self.gain = torch.nn.Parameter(torch.ones(()))
+
+    def forward(self, x, mask):
+        return torch.stack([x.mean(dim=(1, 2)), x.std(dim=(1, 2))], dim=1), x * self.gain
+
+
+def test_validation_loss_hides_the_same_timestamps_as_training_would(blobs_series):
+    X, _ = blobs_series
+    est = NeuralNetClusterer(3, module=_Echo, max_epochs=2, train_split=ValidSplit(4))
+    est.fit(np.nan_to_num(X))
+    batch = (torch.as_tensor(np.nan_to_num(X[:16])), torch.arange(16))
+    first = est.validation_step(batch)["loss"]
+    # Unmasked, the echo reconstructs every timestamp: what score measures is 0.
+    assert est.score(np.nan_to_num(X[:16])) == 0.0
+    # Masked as in training, the hidden timestamps (set to 0) cost their square.
+    assert first > 0.1
+    assert est.validation_step(batch)["loss"] == first  # the same hidden timestamps
+    assert np.all(np.diff(est.history[:, "valid_loss"]) == 0)  # nothing to learn here
 
 
 @pytest.mark.parametrize(
