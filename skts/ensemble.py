@@ -294,6 +294,8 @@ def _co_association(labels):
 
 def _co_association_clusters(labels, n_clusters):
     """Average-linkage clusters of ``1 -`` the co-association of the partitions."""
+    if n_clusters == 1:  # the linkage needs two series; one cluster holds them all
+        return np.zeros(labels.shape[1], dtype=np.intp)
     return AgglomerativeClustering(n_clusters, metric="precomputed", linkage="average").fit_predict(
         1.0 - _co_association(labels)
     )

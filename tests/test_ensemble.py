@@ -96,6 +96,16 @@ def test_n_clusters_overrides_the_estimators(blobs):
     assert set(np.unique(est.labels_)) == {0, 1}
 
 
+@pytest.mark.parametrize("n_samples", [1, 5])
+def test_one_cluster_holds_every_series_even_one(blobs, n_samples):
+    X, _ = blobs
+    est = ConsensusClusterer(KMeans(1, n_init=1), n_estimators=3, random_state=0)
+    est.fit(X[:n_samples])
+    np.testing.assert_array_equal(est.labels_, np.zeros(n_samples))
+    np.testing.assert_array_equal(est.agreement_, np.ones(n_samples))
+    np.testing.assert_array_equal(est.predict(X[:7]), np.zeros(7))
+
+
 def test_max_samples_caps_the_co_association_and_labels_every_series(blobs, monkeypatch):
     X, y = blobs
     seen = []
