@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 from sklearn.pipeline import make_pipeline
+from skorch.dataset import ValidSplit
 
 from skts import NeuralNetClusterer, PaddingTransformer, TimeSeriesScaler
 from skts.datasets import make_time_series_clusters
@@ -53,3 +54,19 @@ def test_cuda_tensors_are_accepted_as_input():
     X = torch.as_tensor(PaddingTransformer().fit_transform(X), device="cuda")
     model = NeuralNetClusterer(3, max_epochs=1, random_state=0).fit(X)
     np.testing.assert_array_equal(model.predict(X), model.labels_)
+
+
+def test_validation_split_and_idec_on_cuda():
+    X, _ = make_time_series_clusters(n_samples_per_cluster=20, random_state=0)
+    model = NeuralNetClusterer(
+        3,
+        device="cuda",
+        max_epochs=2,
+        train_split=ValidSplit(4),
+        clustering_loss="idec",
+        clustering_epochs=2,
+        random_state=0,
+    ).fit(PaddingTransformer().fit_transform(X))
+    # Validation hides timestamps with a generator on the device of the batch.
+    assert np.isfinite(model.history[:, "valid_loss"]).all()
+    assert model.history[-1, "phase"] == "clustering"
