@@ -55,6 +55,9 @@ _ENCODE_TIMESTAMPS = 64 * 4096
 # Timestamps one training forward pass holds at most (the activations kept
 # for the backward pass): larger batches are split and their gradients summed.
 _TRAIN_TIMESTAMPS = 64 * 1024
+# Seed of the timestamps that validation and score hide (mask_ratio), so
+# that every epoch, and every model scored on the same series, hides the same.
+_MASK_SEED = 0
 # Series used to estimate the standardisation and PCA of the clustering space.
 _SPACE_SAMPLES = 20_000
 # Ward linkage holds n * (n - 1) / 2 distances: 100 MB and about 2 s at 5 000.
@@ -559,9 +562,9 @@ class NeuralNetClusterer(
         Timestamps are hidden as in training (``mask_ratio``), drawn from a
         fixed seed so that every epoch scores the same ones: ``valid_loss``
         then compares with ``train_loss``, and ``EarlyStopping`` on it
-        follows the pretext task. (:meth:`score` hides nothing.)
+        follows the pretext task (:meth:`score` hides them too).
         """
-        return super().validation_step(batch, mask_seed=0, **fit_params)
+        return super().validation_step(batch, mask_seed=_MASK_SEED, **fit_params)
 
     def train_step_single(self, batch, **fit_params):
         """One optimizer step; in the pretext phase, on random crops of long series.
@@ -1087,10 +1090,15 @@ class NeuralNetClusterer(
     def score(self, X, y=None):
         """Negative loss of the trained objective on ``X`` (higher is better).
 
-        The reconstruction error of the series (no timestamp hidden), plus
-        the clustering loss when ``clustering_loss`` is set. It lets
-        ``GridSearchCV`` compare settings without labels; it is not
-        comparable across encoders or ``gamma``, and without
+        The error of reconstructing the timestamps that training would hide
+        (``mask_ratio`` of them, drawn from a fixed seed, so models scored
+        on the same series are scored on the same timestamps), plus the
+        clustering loss when ``clustering_loss`` is set: the loss training
+        minimises, on these series, as ``valid_loss`` is. The network is
+        trained to fill in hidden timestamps, not to copy visible ones, so
+        this is what measures it. It lets ``GridSearchCV`` compare settings
+        without labels; it is not comparable across encoders, ``mask_ratio``
+        or ``gamma``, and without
         ``clustering_loss`` it does not depend on ``n_clusters``, so it
         cannot choose the number of clusters. With labels, prefer
         :data:`skts.metrics.CLUSTERING_SCORERS`.
@@ -1115,7 +1123,7 @@ class NeuralNetClusterer(
             with torch.no_grad():
                 for rows, batch in self._series_batches(X):
                     Xb = to_tensor(batch[: len(rows)], device=self.device)
-                    q, e, x_hat, target = self.module_(Xb)
+                    q, e, x_hat, target = self.module_(Xb, mask_seed=_MASK_SEED)
                     loss = torch.zeros((), device=q.device)
                     if x_hat is not None and self.clustering_loss != "dec":
                         loss = loss + self.criterion_(x_hat, torch.nan_to_num(Xb), target)

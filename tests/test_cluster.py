@@ -437,6 +437,9 @@ def test_score_is_negative_reconstruction_error(blobs_series):
     longer = fast_clusterer(n_clusters=3, random_state=0, max_epochs=40).fit(X)
     assert short.score(X) < 0
     assert longer.score(X) > short.score(X)  # more training reconstructs better
+    state = torch.get_rng_state()
+    assert longer.score(X) == longer.score(X)  # the same hidden timestamps each time
+    assert torch.equal(torch.get_rng_state(), state)  # drawn from a generator of its own
 
 
 def test_ragged_multivariate_pipeline():
@@ -495,9 +498,9 @@ def test_long_series_are_encoded_fewer_at_a_time(monkeypatch, blobs_series):
     sizes.clear()
     forward = est.module_.forward
 
-    def spy_forward(X):
+    def spy_forward(X, **kwargs):
         sizes.append(len(X))
-        return forward(X)
+        return forward(X, **kwargs)
 
     monkeypatch.setattr(est.module_, "forward", spy_forward)
     est.score(X)  # the reconstruction score is batched the same way
@@ -934,9 +937,9 @@ def test_long_training_batches_are_split_with_the_same_gradient(
     forward = est.module_.forward
     sizes = []
 
-    def spy_forward(X):
+    def spy_forward(X, **kwargs):
         sizes.append(len(X))
-        return forward(X)
+        return forward(X, **kwargs)
 
     monkeypatch.setattr(est.module_, "forward", spy_forward)
 
@@ -1064,16 +1067,22 @@ class _Echo(torch.nn.Module):
 
 def test_validation_loss_hides_the_same_timestamps_as_training_would(blobs_series):
     X, _ = blobs_series
-    est = NeuralNetClusterer(3, module=_Echo, max_epochs=2, train_split=ValidSplit(4))
+    est = NeuralNetClusterer(
+        3, module=_Echo, max_epochs=2, train_split=ValidSplit(4), standardize=False
+    )
     est.fit(np.nan_to_num(X))
     batch = (torch.as_tensor(np.nan_to_num(X[:16])), torch.arange(16))
     first = est.validation_step(batch)["loss"]
-    # Unmasked, the echo reconstructs every timestamp: what score measures is 0.
-    assert est.score(np.nan_to_num(X[:16])) == 0.0
-    # Masked as in training, the hidden timestamps (set to 0) cost their square.
+    # Nothing hidden, the echo reconstructs every timestamp exactly.
+    est.module_.eval()
+    _, _, x_hat, target = est.module_(batch[0])
+    assert est.criterion_(x_hat, batch[0], target) == 0.0
+    # Hidden as in training, the hidden timestamps (set to 0) cost their square.
     assert first > 0.1
     assert est.validation_step(batch)["loss"] == first  # the same hidden timestamps
     assert np.all(np.diff(est.history[:, "valid_loss"]) == 0)  # nothing to learn here
+    # score is the same loss on the same timestamps, negated.
+    assert est.score(np.nan_to_num(X[:16])) == pytest.approx(-float(first))
 
 
 @pytest.mark.parametrize(
