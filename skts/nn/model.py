@@ -30,8 +30,8 @@ class ClusteringModel(nn.Module):
     timestamp, unless ``forward`` is given a ``mask_seed``: then timestamps
     are hidden as in training, drawn from a generator with that seed, so a
     validation loss measures what training minimises, on the same hidden
-    timestamps every time. While ``pretext_only`` is True, ``q`` and ``e`` are None and
-    only the reconstruction is computed, through the encoder's
+    timestamps every time. While ``pretext_only`` is True, ``q`` and ``e``
+    are None and only the reconstruction is computed, through the encoder's
     ``reconstruct(x, mask)`` when it has one (a cheaper pass).
 
     Parameters
