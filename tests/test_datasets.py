@@ -168,10 +168,12 @@ def test_load_ts_matches_the_bundled_files(tmp_path):
         )
 
 
-def test_load_ts_reads_missing_values_and_variable_lengths(tmp_path):
+@pytest.mark.parametrize("comment", ["# comment", "%# comment\n%"])
+def test_load_ts_reads_missing_values_and_variable_lengths(tmp_path, comment):
     path = tmp_path / "toy.ts"
     path.write_text(
-        "# comment\n@problemName toy\n@univariate true\n@classLabel true x y\n@data\n1,?,3:x\n4,5:y\n"
+        f"{comment}\n@problemName toy\n@univariate true\n@classLabel true x y\n@data\n"
+        "1,?,3:x\n4,5:y\n"
     )
     X, y = load_ts(path)
     assert np.isnan(X[0][1]) and X[1].tolist() == [4.0, 5.0]

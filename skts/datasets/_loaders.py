@@ -86,7 +86,9 @@ def _parse_ts(lines: Iterator[str], source: str) -> tuple[list[np.ndarray], np.n
     n_channels = None
     for number, raw in enumerate(lines, start=1):
         line = raw.strip()
-        if not line or line.startswith("#"):
+        # Comments start with '#'; some archive files (aeon's UnitTest cut of
+        # Chinatown) open with '%' lines instead.
+        if not line or line.startswith("#") or (not in_data and line.startswith("%")):
             continue
         if not in_data:
             if not line.startswith("@"):
