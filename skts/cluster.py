@@ -55,8 +55,8 @@ _ENCODE_TIMESTAMPS = 64 * 4096
 # Timestamps one training forward pass holds at most (the activations kept
 # for the backward pass): larger batches are split and their gradients summed.
 _TRAIN_TIMESTAMPS = 64 * 1024
-# Seed of the timestamps that validation and score hide (mask_ratio), so
-# that every epoch, and every model scored on the same series, hides the same.
+# Seed of the timestamps that valid_loss and score hide (mask_ratio of each
+# series'), drawn per row: every epoch, and every model, hides the same.
 _MASK_SEED = 0
 # Series used to estimate the standardisation and PCA of the clustering space.
 _SPACE_SAMPLES = 20_000
@@ -559,12 +559,19 @@ class NeuralNetClusterer(
     def validation_step(self, batch, **fit_params):
         """skorch's validation step, on the loss that training minimises.
 
-        Timestamps are hidden as in training (``mask_ratio``), drawn from a
-        fixed seed so that every epoch scores the same ones: ``valid_loss``
-        then compares with ``train_loss``, and ``EarlyStopping`` on it
-        follows the pretext task (:meth:`score` hides them too).
+        Timestamps are hidden as in training (``mask_ratio``), drawn once
+        per series from a fixed seed, so every epoch scores the same ones:
+        ``valid_loss`` then compares with ``train_loss``, and
+        ``EarlyStopping`` on it follows the pretext task (:meth:`score`
+        hides timestamps the same way).
         """
-        return super().validation_step(batch, mask_seed=_MASK_SEED, **fit_params)
+        Xi, yi = batch
+        rows = to_tensor(yi, device="cpu").long().view(-1)  # the series' rows in fit's X
+        hidden = self.__dict__.get("_validation_hidden")
+        if hidden is None or hidden.shape[1] != Xi.shape[1]:  # outside fit
+            hidden = _held_out_hidden(int(rows.max()) + 1, Xi.shape[1], self.mask_ratio)
+        hidden = hidden[rows].to(self.device)
+        return super().validation_step(batch, hidden=hidden, **fit_params)
 
     def train_step_single(self, batch, **fit_params):
         """One optimizer step; in the pretext phase, on random crops of long series.
@@ -695,6 +702,8 @@ class NeuralNetClusterer(
             sample = X[torch.randperm(X.shape[0])[:_CALIBRATION_SAMPLES].numpy()]
             x, mask = self._batch_tensors(sample)
             encoder.calibrate(x, mask)
+        if self.train_split is not None:
+            self._validation_hidden = _held_out_hidden(*X.shape[:2], self.mask_ratio)
         self.notify("on_train_begin", X=X, y=None)
         self.phase_ = "pretext"
         self.n_iter_ = 0
@@ -735,6 +744,7 @@ class NeuralNetClusterer(
         self.labels_ = q.argmax(axis=1)
         self.cluster_centers_ = self.module_.centers.detach().cpu().numpy().copy()
         self.__dict__.pop("p_target_", None)
+        self.__dict__.pop("_validation_hidden", None)
         self._warn_empty_clusters()
 
     def _log(self, message):
@@ -1091,8 +1101,9 @@ class NeuralNetClusterer(
         """Negative loss of the trained objective on ``X`` (higher is better).
 
         The error of reconstructing the timestamps that training would hide
-        (``mask_ratio`` of them, drawn from a fixed seed, so models scored
-        on the same series are scored on the same timestamps), plus the
+        (``mask_ratio`` of each series', drawn per row of ``X`` from a fixed
+        seed, so models scored on the same series are scored on the same
+        timestamps), plus the
         clustering loss when ``clustering_loss`` is set: the loss training
         minimises, on these series, as ``valid_loss`` is. The network is
         trained to fill in hidden timestamps, not to copy visible ones, so
@@ -1117,13 +1128,15 @@ class NeuralNetClusterer(
         """
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
+        hidden = _held_out_hidden(*X.shape[:2], self.mask_ratio)
         total, count = 0.0, 0
         with self._on_device():
             self.module_.eval()
             with torch.no_grad():
                 for rows, batch in self._series_batches(X):
                     Xb = to_tensor(batch[: len(rows)], device=self.device)
-                    q, e, x_hat, target = self.module_(Xb, mask_seed=_MASK_SEED)
+                    hb = hidden[rows, : Xb.shape[1]].to(Xb.device)
+                    q, e, x_hat, target = self.module_(Xb, hidden=hb)
                     loss = torch.zeros((), device=q.device)
                     if x_hat is not None and self.clustering_loss != "dec":
                         loss = loss + self.criterion_(x_hat, torch.nan_to_num(Xb), target)
@@ -1133,6 +1146,16 @@ class NeuralNetClusterer(
                     total += float(loss) * Xb.shape[0]
                     count += Xb.shape[0]
         return -total / count
+
+
+def _held_out_hidden(n_samples, n_timestamps, ratio):
+    """The timestamps ``valid_loss`` and ``score`` hide: a fraction ``ratio`` of each row's.
+
+    Drawn from a generator of its own with a fixed seed, so a row hides the
+    same timestamps every time and the global random state is untouched.
+    """
+    generator = torch.Generator().manual_seed(_MASK_SEED)
+    return torch.rand((n_samples, n_timestamps), generator=generator) < ratio
 
 
 def _input_standardisation(X):

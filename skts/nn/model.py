@@ -27,10 +27,10 @@ class ClusteringModel(nn.Module):
     In training mode a fraction ``mask_ratio`` of the observed timestamps is
     hidden (set to 0) before encoding and becomes the reconstruction target
     (masked reconstruction); otherwise the target is every observed
-    timestamp, unless ``forward`` is given a ``mask_seed``: then timestamps
-    are hidden as in training, drawn from a generator with that seed, so a
-    validation loss measures what training minimises, on the same hidden
-    timestamps every time. While ``pretext_only`` is True, ``q`` and ``e``
+    timestamp. ``forward(X, hidden)`` hides the timestamps that the boolean
+    tensor ``hidden`` (batch, n_timestamps) marks instead, in either mode:
+    a validation loss then measures what training minimises, on timestamps
+    chosen once. While ``pretext_only`` is True, ``q`` and ``e``
     are None and only the reconstruction is computed, through the encoder's
     ``reconstruct(x, mask)`` when it has one (a cheaper pass).
 
@@ -84,15 +84,13 @@ class ClusteringModel(nn.Module):
         """Map encoder embeddings to the clustering space."""
         return (z - self.offset) @ self.projection
 
-    def forward(self, X, mask_seed=None):
+    def forward(self, X, hidden=None):
         x, mask = split_padding(X)
         target = mask
-        if self.mask_ratio > 0 and (self.training or mask_seed is not None):
-            generator = None
-            if mask_seed is not None:
-                generator = torch.Generator(device=X.device).manual_seed(mask_seed)
-            draws = torch.rand(mask.shape, generator=generator, device=X.device)
-            hidden = (draws < self.mask_ratio) & mask
+        if hidden is None and self.training and self.mask_ratio > 0:
+            hidden = torch.rand(mask.shape, device=X.device) < self.mask_ratio
+        if hidden is not None:
+            hidden = hidden & mask
             x = x.masked_fill(hidden[..., None], 0.0)
             # A series with no hidden step (a short one) is scored on all its steps.
             target = torch.where(hidden.any(dim=1, keepdim=True), hidden, mask)
