@@ -691,7 +691,11 @@ class NeuralNetClusterer(
             cuda = [torch.device(device)] if device and device.startswith("cuda") else []
             with torch.random.fork_rng(devices=cuda):
                 torch.manual_seed(seed)
-                self._fit_phases(X, seed)
+                try:
+                    self._fit_phases(X, seed)
+                finally:  # state of the fit, not of the fitted model
+                    self.__dict__.pop("p_target_", None)
+                    self.__dict__.pop("_validation_hidden", None)
         return self
 
     def _fit_phases(self, X, seed):
@@ -743,8 +747,6 @@ class NeuralNetClusterer(
 
         self.labels_ = q.argmax(axis=1)
         self.cluster_centers_ = self.module_.centers.detach().cpu().numpy().copy()
-        self.__dict__.pop("p_target_", None)
-        self.__dict__.pop("_validation_hidden", None)
         self._warn_empty_clusters()
 
     def _log(self, message):

@@ -1043,6 +1043,7 @@ def test_a_validation_split_of_ragged_series_pretrains_in_grouped_batches(blobs_
     X, _ = blobs_series
     est = fast_clusterer(n_clusters=3, train_split=ValidSplit(4), random_state=0).fit(X)
     assert np.isfinite(est.history[:, "valid_loss"]).all()
+    assert "_validation_hidden" not in vars(est)  # state of the fit, not pickled with the model
     # The training part of the split is a Subset: its own series' lengths are read.
     est.phase_ = "pretext"
     rows = np.arange(0, len(X), 3)
