@@ -11,7 +11,7 @@ from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.metrics import adjusted_rand_score
 from sklearn.model_selection import GridSearchCV, KFold
 from sklearn.pipeline import make_pipeline
-from skorch.callbacks import Checkpoint, EarlyStopping, LRScheduler, ProgressBar
+from skorch.callbacks import Callback, Checkpoint, EarlyStopping, LRScheduler, ProgressBar
 from skorch.dataset import ValidSplit
 from torch.utils.data import Subset
 
@@ -1039,11 +1039,20 @@ def test_ragged_series_pretrain_in_batches_of_similar_length(blobs_series):
     assert max(trained) == 19 and min(trained) <= 12  # each batch cut after its longest series
 
 
+class _Failing(Callback):
+    def on_epoch_end(self, net, **kwargs):
+        raise RuntimeError("stopped by a callback")
+
+
 def test_a_validation_split_of_ragged_series_pretrains_in_grouped_batches(blobs_series):
     X, _ = blobs_series
     est = fast_clusterer(n_clusters=3, train_split=ValidSplit(4), random_state=0).fit(X)
     assert np.isfinite(est.history[:, "valid_loss"]).all()
     assert "_validation_hidden" not in vars(est)  # state of the fit, not pickled with the model
+    failing = fast_clusterer(n_clusters=3, train_split=ValidSplit(4), callbacks=[_Failing()])
+    with pytest.raises(RuntimeError, match="stopped by a callback"):
+        failing.fit(X)
+    assert "_validation_hidden" not in vars(failing)  # however fit ends
     # The training part of the split is a Subset: its own series' lengths are read.
     est.phase_ = "pretext"
     rows = np.arange(0, len(X), 3)
