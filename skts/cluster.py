@@ -1105,15 +1105,16 @@ class NeuralNetClusterer(
         The error of reconstructing the timestamps that training would hide
         (``mask_ratio`` of each series', drawn per row of ``X`` from a fixed
         seed, so models scored on the same series are scored on the same
-        timestamps), plus the
-        clustering loss when ``clustering_loss`` is set: the loss training
+        timestamps), averaged over all of them whatever the batching, plus
+        the clustering loss when ``clustering_loss`` is set (its target
+        distribution is computed per inference batch): the loss training
         minimises, on these series, as ``valid_loss`` is. The network is
         trained to fill in hidden timestamps, not to copy visible ones, so
         this is what measures it. It lets ``GridSearchCV`` compare settings
         without labels; it is not comparable across encoders, ``mask_ratio``
-        or ``gamma``, and without
-        ``clustering_loss`` it does not depend on ``n_clusters``, so it
-        cannot choose the number of clusters. With labels, prefer
+        or ``gamma``, and without ``clustering_loss`` it does not depend on
+        ``n_clusters``, so it cannot choose the number of clusters. With
+        labels, prefer
         :data:`skts.metrics.CLUSTERING_SCORERS`.
 
         Parameters
@@ -1131,7 +1132,8 @@ class NeuralNetClusterer(
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
         hidden = _held_out_hidden(*X.shape[:2], self.mask_ratio)
-        total, count = 0.0, 0
+        reconstruction = clustering = 0.0
+        scored = 0  # timestamps the reconstruction is scored on
         with self._on_device():
             self.module_.eval()
             with torch.no_grad():
@@ -1139,15 +1141,15 @@ class NeuralNetClusterer(
                     Xb = to_tensor(batch[: len(rows)], device=self.device)
                     hb = hidden[rows, : Xb.shape[1]].to(Xb.device)
                     q, e, x_hat, target = self.module_(Xb, hidden=hb)
-                    loss = torch.zeros((), device=q.device)
                     if x_hat is not None and self.clustering_loss != "dec":
-                        loss = loss + self.criterion_(x_hat, torch.nan_to_num(Xb), target)
+                        error = self.criterion_(x_hat, torch.nan_to_num(Xb), target)
+                        reconstruction += float(error) * int(target.sum())
+                        scored += int(target.sum())
                     if self.clustering_loss is not None:
-                        kl = kl_clustering_loss(q, target_distribution(q))
-                        loss = loss + (kl if self.clustering_loss == "dec" else self.gamma * kl)
-                    total += float(loss) * Xb.shape[0]
-                    count += Xb.shape[0]
-        return -total / count
+                        kl = float(kl_clustering_loss(q, target_distribution(q)))
+                        weight = 1.0 if self.clustering_loss == "dec" else self.gamma
+                        clustering += weight * kl * len(rows)
+        return -(reconstruction / max(scored, 1) + clustering / X.shape[0])
 
 
 def _held_out_hidden(n_samples, n_timestamps, ratio):

@@ -440,6 +440,11 @@ def test_score_is_negative_reconstruction_error(blobs_series):
     state = torch.get_rng_state()
     assert longer.score(X) == longer.score(X)  # the same hidden timestamps each time
     assert torch.equal(torch.get_rng_state(), state)  # drawn from a generator of its own
+    # Each series hides the same timestamps in any batch, and the error is
+    # averaged over all of them: the batching does not change the score.
+    default = longer.score(X)
+    longer.set_params(iterator_valid__batch_size=7)
+    assert longer.score(X) == pytest.approx(default, rel=1e-5)
 
 
 def test_ragged_multivariate_pipeline():
