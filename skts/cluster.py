@@ -133,7 +133,8 @@ class NeuralNetClusterer(
         The learning rate.
     max_epochs : int or "auto", default="auto"
         Epochs of the pretext phase. ``"auto"`` runs as many epochs as make
-        about 300 optimizer steps (at least one epoch), so that small
+        about 300 optimizer steps on the training series (those that
+        ``train_split`` leaves; at least one epoch), so that small
         datasets are trained enough and large ones stay linear in time.
     batch_size : int, default=64
         Series per optimizer step (in the pretext phase, series of unequal
@@ -714,7 +715,7 @@ class NeuralNetClusterer(
         if any(p.requires_grad for p in encoder.parameters()):
             self.module_.pretext_only = True
             try:
-                self._run_epochs(X, index, self._pretext_epochs(X.shape[0]))
+                self._run_epochs(X, index, self._pretext_epochs(X, index))
             finally:
                 self.module_.pretext_only = False
 
@@ -754,11 +755,15 @@ class NeuralNetClusterer(
         if self.verbose:
             print(message)
 
-    def _pretext_epochs(self, n_samples):
+    def _pretext_epochs(self, X, index):
+        """``max_epochs``; for ``"auto"``, the epochs that make about ``_AUTO_STEPS`` steps."""
         if self.max_epochs != "auto":
             return self.max_epochs
-        batch = n_samples if self.batch_size == -1 else self.batch_size
-        steps_per_epoch = math.ceil(n_samples / batch)
+        n_train = X.shape[0]
+        if self.train_split is not None:  # steps are taken on the training part only
+            n_train = len(self.get_split_datasets(X, index)[0])
+        batch = n_train if self.batch_size == -1 else self.batch_size
+        steps_per_epoch = math.ceil(n_train / batch)
         return max(1, math.ceil(_AUTO_STEPS / steps_per_epoch))
 
     def _run_epochs(self, X, index, epochs):

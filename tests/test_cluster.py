@@ -1044,6 +1044,14 @@ def test_ragged_series_pretrain_in_batches_of_similar_length(blobs_series):
     assert max(trained) == 19 and min(trained) <= 12  # each batch cut after its longest series
 
 
+@pytest.mark.parametrize("train_split, epochs", [(None, 75), (ValidSplit(4), 100)])
+def test_auto_epochs_make_300_steps_on_the_training_series(blobs_series, train_split, epochs):
+    X, _ = blobs_series  # 60 series: 4 batches of 15, or 3 once a quarter is held out
+    est = fast_clusterer(n_clusters=3, max_epochs="auto", batch_size=15, train_split=train_split)
+    est.fit(X)
+    assert len(est.history) == epochs
+
+
 class _Failing(Callback):
     def on_epoch_end(self, net, **kwargs):
         raise RuntimeError("stopped by a callback")
