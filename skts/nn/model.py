@@ -55,6 +55,11 @@ class ClusteringModel(nn.Module):
     >>> q, e, x_hat, target = model(X)
     >>> tuple(q.shape), tuple(e.shape), tuple(x_hat.shape), int(target[0].sum())
     ((4, 3), (4, 16), (4, 20, 1), 15)
+    >>> hidden = torch.zeros(4, 20, dtype=torch.bool)
+    >>> hidden[:, ::4] = True  # hide every fourth timestamp, then score only those
+    >>> *_, target = model(X, hidden)
+    >>> target[1].nonzero().flatten().tolist()
+    [0, 4, 8, 12, 16]
     """
 
     def __init__(self, encoder, n_clusters, *, mask_ratio=0.3, alpha=1.0):
