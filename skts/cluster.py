@@ -1148,8 +1148,9 @@ class NeuralNetClusterer(
                     q, e, x_hat, target = self.module_(Xb, hidden=hb)
                     if x_hat is not None and self.clustering_loss != "dec":
                         error = self.criterion_(x_hat, torch.nan_to_num(Xb), target)
-                        reconstruction += float(error) * int(target.sum())
-                        scored += int(target.sum())
+                        n_scored = int(target.sum())  # the error is a mean over these
+                        reconstruction += float(error) * n_scored
+                        scored += n_scored
                     if self.clustering_loss is not None:
                         kl = float(kl_clustering_loss(q, target_distribution(q)))
                         weight = 1.0 if self.clustering_loss == "dec" else self.gamma
