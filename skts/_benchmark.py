@@ -91,8 +91,8 @@ def load_benchmark_dataset(name: str) -> tuple[list[np.ndarray] | np.ndarray, np
     Names: ``"synthetic"`` (make_time_series_clusters, 3 clusters), ``"CBF"``
     and ``"SyntheticControl"`` (the generators, sized like the UCR archive's
     sets), the bundled datasets (train and test merged), or a path to a
-    ``.ts``/``.tsv`` file or to a folder holding ``NAME_TRAIN`` and
-    ``NAME_TEST`` files in either format (merged).
+    ``.ts``, ``.tsv`` or ``.txt`` file or to a folder holding ``NAME_TRAIN``
+    and ``NAME_TEST`` files in any of these formats (merged).
     """
     if name in _GENERATED:
         return _GENERATED[name]()
@@ -110,7 +110,7 @@ def load_benchmark_dataset(name: str) -> tuple[list[np.ndarray] | np.ndarray, np
         return _reader(name)(name)
     raise ValueError(
         f"Unknown dataset {name!r}: expected one of {', '.join(DEFAULT_DATASETS)}, or the path "
-        "of a .ts/.tsv file or of a folder of NAME_TRAIN/NAME_TEST files."
+        "of a .ts/.tsv/.txt file or of a folder of NAME_TRAIN/NAME_TEST files."
     )
 
 
@@ -128,7 +128,7 @@ def _archive_parts(folder: str) -> list[str]:
         if dataset and split in ("TRAIN", "TEST") and _reader(file) is not None:
             found.setdefault(dataset, {}).setdefault(split, os.path.join(folder, file))
     if not found:
-        raise ValueError(f"No NAME_TRAIN/NAME_TEST .ts or .tsv files found in {folder!r}.")
+        raise ValueError(f"No NAME_TRAIN/NAME_TEST .ts, .tsv or .txt files found in {folder!r}.")
     dataset = os.path.basename(os.path.normpath(folder))
     if dataset not in found:
         if len(found) > 1:

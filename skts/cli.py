@@ -61,7 +61,7 @@ def _parser() -> argparse.ArgumentParser:
         nargs="+",
         default=list(DEFAULT_DATASETS),
         metavar="NAME_OR_PATH",
-        help=f"dataset names ({', '.join(DEFAULT_DATASETS)}) or paths of .ts/.tsv files or of "
+        help=f"dataset names ({', '.join(DEFAULT_DATASETS)}) or paths of .ts/.tsv/.txt files or of "
         "folders of NAME_TRAIN/NAME_TEST files (default: all names)",
     )
     bench.add_argument(
@@ -103,7 +103,8 @@ def _parser() -> argparse.ArgumentParser:
         description=(
             "Cluster the series of INPUT with NeuralNetClusterer (behind padding and "
             "z-normalisation) and write one label per series as CSV. INPUT may be a .ts file "
-            "(UEA/UCR), a .tsv file (UCR: label first), a .csv file (one series per row, "
+            "(UEA/UCR), a .tsv or .txt file (UCR: label first, then the values separated by "
+            "tabs, commas or spaces), a .csv file (one series per row, "
             "shorter rows padded), or a .npy/.npz array of shape (n_series, n_timestamps) or "
             "(n_series, n_timestamps, n_channels)."
         ),
@@ -175,7 +176,7 @@ def read_series(path: str) -> list[np.ndarray] | np.ndarray:
     except (ValueError, OSError) as exc:
         raise _UserError(f"could not read {path}: {exc}") from None
     raise _UserError(
-        f"unsupported file type: {path}; expected .ts, .tsv, .csv, .npy or .npz (optionally .gz for .ts/.tsv)"
+        f"unsupported file type: {path}; expected .ts, .tsv, .txt, .csv, .npy or .npz (optionally .gz for .ts/.tsv/.txt)"
     )
 
 

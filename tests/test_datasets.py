@@ -206,6 +206,17 @@ def test_load_ucr_tsv(tmp_path):
     assert y.tolist() == ["1", "2"]
 
 
+@pytest.mark.parametrize("sep", ["\t", ",", "   "])  # spaces: the archive's format before 2018
+def test_load_ucr_tsv_reads_tabs_commas_and_spaces(tmp_path, sep):
+    path = tmp_path / "toy_TRAIN.txt"
+    rows = [["2.0000000e+00", "1", "2", "3"], ["1", "0.5", "NaN"]]
+    path.write_text("".join(" " + sep.join(row) + "\n" for row in rows))
+    X, y = load_ucr_tsv(path)
+    assert y.tolist() == ["2", "1"]
+    np.testing.assert_array_equal(X[0], [1.0, 2.0, 3.0])
+    np.testing.assert_array_equal(X[1], [0.5])
+
+
 def test_load_dataset_errors():
     with pytest.raises(ValueError, match="Unknown dataset 'CBF'"):
         load_dataset("CBF")

@@ -149,8 +149,9 @@ def load_ucr_tsv(path: str | os.PathLike) -> tuple[list[np.ndarray], np.ndarray]
     """Read a file in the tab-separated format of the UCR archive (2018).
 
     Each line holds one univariate series: the class label, then the values,
-    separated by tabs (or commas). Trailing ``NaN`` values pad
-    variable-length series and are removed.
+    separated by tabs, commas, or spaces (the archive's format before 2018,
+    still shipped as ``NAME_TRAIN.txt`` by some packages). Trailing ``NaN``
+    values pad variable-length series and are removed.
 
     Parameters
     ----------
@@ -183,7 +184,10 @@ def load_ucr_tsv(path: str | os.PathLike) -> tuple[list[np.ndarray], np.ndarray]
             line = raw.strip()
             if not line:
                 continue
-            fields = line.replace(",", "\t").split("\t") if "\t" in line else line.split(",")
+            if "\t" in line:
+                fields = line.replace(",", "\t").split("\t")
+            else:  # commas, or the archive's former format: runs of spaces
+                fields = line.split(",") if "," in line else line.split()
             fields = [v for v in fields if v.strip() != ""]
             if len(fields) < 2:
                 raise ValueError(
