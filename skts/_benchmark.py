@@ -92,7 +92,8 @@ def load_benchmark_dataset(name: str) -> tuple[list[np.ndarray] | np.ndarray, np
     and ``"SyntheticControl"`` (the generators, sized like the UCR archive's
     sets), the bundled datasets (train and test merged), or a path to a
     ``.ts``, ``.tsv`` or ``.txt`` file or to a folder holding ``NAME_TRAIN``
-    and ``NAME_TEST`` files in any of these formats (merged).
+    and ``NAME_TEST`` files in any of these formats, or without extension as
+    the archive wrote them before 2018 (merged).
     """
     if name in _GENERATED:
         return _GENERATED[name]()
@@ -128,7 +129,9 @@ def _archive_parts(folder: str) -> list[str]:
         if dataset and split in ("TRAIN", "TEST") and _reader(file) is not None:
             found.setdefault(dataset, {}).setdefault(split, os.path.join(folder, file))
     if not found:
-        raise ValueError(f"No NAME_TRAIN/NAME_TEST .ts, .tsv or .txt files found in {folder!r}.")
+        raise ValueError(
+            f"No NAME_TRAIN/NAME_TEST files (.ts, .tsv, .txt or no extension) found in {folder!r}."
+        )
     dataset = os.path.basename(os.path.normpath(folder))
     if dataset not in found:
         if len(found) > 1:
@@ -145,6 +148,9 @@ def _reader(path: str):
     if stem.endswith(".ts"):
         return load_ts
     if stem.endswith((".tsv", ".txt")):
+        return load_ucr_tsv
+    name = os.path.basename(stem)
+    if "." not in name and name.endswith(("_TRAIN", "_TEST")):  # the archive before 2018
         return load_ucr_tsv
     return None
 

@@ -86,6 +86,20 @@ def test_an_archive_folder_is_read_as_its_one_dataset(tmp_path):
     assert len(bench.load_benchmark_dataset(str(other))[0]) == 1
 
 
+def test_the_archives_files_without_extension_are_read(tmp_path):
+    # The UCR archive before 2018: NAME/NAME_TRAIN, comma-separated, no extension.
+    folder = tmp_path / "Toy"
+    folder.mkdir()
+    (folder / "Toy_TRAIN").write_text("1,0.1,0.2\n2,0.3,0.4\n")
+    (folder / "Toy_TEST").write_text("2,0.5,0.6\n")
+    (folder / "Toy").write_text("not a split")
+    bench.load_benchmark_dataset.cache_clear()
+    X, y = bench.load_benchmark_dataset(str(folder))
+    assert y.tolist() == ["1", "2", "2"]
+    np.testing.assert_allclose(X[2], [0.5, 0.6])
+    assert bench.load_benchmark_dataset(str(folder / "Toy_TEST"))[1].tolist() == ["2"]
+
+
 def test_resample_makes_equal_lengths_for_peers():
     X = np.full((2, 4, 1), np.nan)
     X[0, :2, 0] = [0.0, 1.0]
