@@ -29,12 +29,11 @@ from .cluster import NeuralNetClusterer, make_kmeans_baseline
 from .datasets import (
     BUNDLED_DATASETS,
     load_dataset,
-    load_ts,
-    load_ucr_tsv,
     make_cbf,
     make_synthetic_control,
     make_time_series_clusters,
 )
+from .datasets._loaders import archive_reader
 from .ensemble import ConsensusClusterer
 from .metrics import clustering_accuracy
 from .nn import FeedForward
@@ -103,12 +102,12 @@ def load_benchmark_dataset(name: str) -> tuple[list[np.ndarray] | np.ndarray, np
     if os.path.isdir(name):
         X, y = [], []
         for path in _archive_parts(name):
-            Xp, yp = _reader(path)(path)
+            Xp, yp = archive_reader(path)(path)
             X.extend(Xp)
             y.extend(yp)
         return X, np.asarray(y)
-    if os.path.isfile(name) and _reader(name) is not None:
-        return _reader(name)(name)
+    if os.path.isfile(name) and archive_reader(name) is not None:
+        return archive_reader(name)(name)
     raise ValueError(
         f"Unknown dataset {name!r}: expected one of {', '.join(DEFAULT_DATASETS)}, or the path "
         "of a .ts/.tsv/.txt file or of a folder of NAME_TRAIN/NAME_TEST files."
@@ -126,7 +125,7 @@ def _archive_parts(folder: str) -> list[str]:
     found: dict[str, dict[str, str]] = {}
     for file in sorted(os.listdir(folder)):
         dataset, _, split = file.partition(".")[0].rpartition("_")
-        if dataset and split in ("TRAIN", "TEST") and _reader(file) is not None:
+        if dataset and split in ("TRAIN", "TEST") and archive_reader(file) is not None:
             found.setdefault(dataset, {}).setdefault(split, os.path.join(folder, file))
     if not found:
         raise ValueError(
@@ -141,18 +140,6 @@ def _archive_parts(folder: str) -> list[str]:
             )
         (dataset,) = found
     return [found[dataset][split] for split in ("TRAIN", "TEST") if split in found[dataset]]
-
-
-def _reader(path: str):
-    stem = path[:-3] if path.endswith(".gz") else path
-    if stem.endswith(".ts"):
-        return load_ts
-    if stem.endswith((".tsv", ".txt")):
-        return load_ucr_tsv
-    name = os.path.basename(stem)
-    if "." not in name and name.endswith(("_TRAIN", "_TEST")):  # the archive before 2018
-        return load_ucr_tsv
-    return None
 
 
 def dataset_label(name: str) -> str:

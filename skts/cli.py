@@ -104,7 +104,8 @@ def _parser() -> argparse.ArgumentParser:
             "Cluster the series of INPUT with NeuralNetClusterer (behind padding and "
             "z-normalisation) and write one label per series as CSV. INPUT may be a .ts file "
             "(UEA/UCR), a .tsv or .txt file (UCR: label first, then the values separated by "
-            "tabs, commas or spaces), a .csv file (one series per row, "
+            "tabs, commas or spaces; NAME_TRAIN and NAME_TEST files without extension too), "
+            "a .csv file (one series per row, "
             "shorter rows padded), or a .npy/.npz array of shape (n_series, n_timestamps) or "
             "(n_series, n_timestamps, n_channels)."
         ),
@@ -155,16 +156,15 @@ def _read_csv_series(path: str) -> list[np.ndarray]:
 
 def read_series(path: str) -> list[np.ndarray] | np.ndarray:
     """Read the series of a file given to ``skts cluster``."""
-    from .datasets import load_ts, load_ucr_tsv
+    from .datasets._loaders import archive_reader
 
     if not os.path.isfile(path):
         raise _UserError(f"no such file: {path}")
     stem = path[:-3] if path.endswith(".gz") else path
+    reader = archive_reader(path)
     try:
-        if stem.endswith(".ts"):
-            return load_ts(path)[0]
-        if stem.endswith((".tsv", ".txt")):
-            return load_ucr_tsv(path)[0]
+        if reader is not None:
+            return reader(path)[0]
         if stem.endswith(".csv"):
             return _read_csv_series(path)
         if stem.endswith(".npy"):

@@ -28,6 +28,11 @@ def _write_inputs(tmp_path, X, y):
             for x, label in zip(X, y)
         )
     )
+    # The UCR archive before 2018: spaces in .txt files, commas in files without extension.
+    txt = tmp_path / "data.txt"
+    txt.write_text(tsv.read_text().replace("\t", "  "))
+    old_archive = tmp_path / "data_TRAIN"
+    old_archive.write_text(tsv.read_text().replace("\t", ","))
     csv = tmp_path / "data.csv"
     csv.write_text("".join(",".join(f"{v:.5f}" for v in x) + "\n" for x in X))
     padded = np.full((len(X), longest), np.nan, dtype=np.float32)
@@ -37,10 +42,18 @@ def _write_inputs(tmp_path, X, y):
     np.save(npy, padded)
     npz = tmp_path / "data.npz"
     np.savez(npz, X=padded)
-    return {"ts": ts, "tsv": tsv, "csv": csv, "npy": npy, "npz": npz}
+    return {
+        "ts": ts,
+        "tsv": tsv,
+        "txt": txt,
+        "archive": old_archive,
+        "csv": csv,
+        "npy": npy,
+        "npz": npz,
+    }
 
 
-@pytest.mark.parametrize("kind", ["ts", "tsv", "csv", "npy", "npz"])
+@pytest.mark.parametrize("kind", ["ts", "tsv", "txt", "archive", "csv", "npy", "npz"])
 def test_cluster_reads_each_format_and_writes_one_label_per_series(tmp_path, series, kind, capsys):
     X, y = series
     path = _write_inputs(tmp_path, X, y)[kind]

@@ -32,6 +32,23 @@ def _as_series(channels: list[np.ndarray]) -> np.ndarray:
     return np.stack(channels, axis=1)
 
 
+def archive_reader(path: str | os.PathLike):
+    """The loader of an archive file by its name: :func:`load_ts`, :func:`load_ucr_tsv` or None.
+
+    ``.ts`` files are read by :func:`load_ts`; ``.tsv`` and ``.txt`` files,
+    and ``NAME_TRAIN``/``NAME_TEST`` files without extension (the UCR
+    archive before 2018), by :func:`load_ucr_tsv`; each optionally ``.gz``.
+    """
+    name = os.path.basename(os.fspath(path)).removesuffix(".gz")
+    if name.endswith(".ts"):
+        return load_ts
+    if name.endswith((".tsv", ".txt")):
+        return load_ucr_tsv
+    if "." not in name and name.endswith(("_TRAIN", "_TEST")):
+        return load_ucr_tsv
+    return None
+
+
 def load_ts(path: str | os.PathLike) -> tuple[list[np.ndarray], np.ndarray]:
     """Read a file in the ``.ts`` format of the UEA/UCR archive.
 
