@@ -106,8 +106,9 @@ def load_benchmark_dataset(name: str) -> tuple[list[np.ndarray] | np.ndarray, np
             X.extend(Xp)
             y.extend(yp)
         return X, np.asarray(y)
-    if os.path.isfile(name) and archive_reader(name) is not None:
-        return archive_reader(name)(name)
+    reader = archive_reader(name) if os.path.isfile(name) else None
+    if reader is not None:
+        return reader(name)
     raise ValueError(
         f"Unknown dataset {name!r}: expected one of {', '.join(DEFAULT_DATASETS)}, or the path "
         "of a .ts/.tsv/.txt file or of a folder of NAME_TRAIN/NAME_TEST files."
