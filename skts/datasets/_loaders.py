@@ -201,10 +201,10 @@ def load_ucr_tsv(path: str | os.PathLike) -> tuple[list[np.ndarray], np.ndarray]
             line = raw.strip()
             if not line:
                 continue
-            if "\t" in line:
+            if "\t" in line or "," in line:
                 fields = line.replace(",", "\t").split("\t")
-            else:  # commas, or the archive's former format: runs of spaces
-                fields = line.split(",") if "," in line else line.split()
+            else:  # the archive's format before 2018: runs of spaces
+                fields = line.split()
             fields = [v for v in fields if v.strip() != ""]
             if len(fields) < 2:
                 raise ValueError(
