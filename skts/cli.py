@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import csv
+import io
 import os
 import sys
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import numpy as np
 
@@ -105,8 +108,8 @@ def _parser() -> argparse.ArgumentParser:
             "z-normalisation) and write one label per series as CSV. INPUT may be a .ts file "
             "(UEA/UCR), a .tsv or .txt file (UCR: label first, then the values separated by "
             "tabs, commas or spaces; NAME_TRAIN and NAME_TEST files without extension too), "
-            "a .csv file (one series per row, "
-            "shorter rows padded), or a .npy/.npz array of shape (n_series, n_timestamps) or "
+            "a .csv file (one series per row, shorter rows padded; a header line and a first "
+            "column of series names, as pandas writes them, are recognised), or a .npy/.npz array of shape (n_series, n_timestamps) or "
             "(n_series, n_timestamps, n_channels)."
         ),
     )
@@ -117,7 +120,9 @@ def _parser() -> argparse.ArgumentParser:
     cluster.add_argument(
         "--device", default="cpu", help="cpu, cuda, cuda:N, mps or auto (default: cpu)"
     )
-    cluster.add_argument("--output", help="CSV file for the labels (default: standard output)")
+    cluster.add_argument(
+        "-o", "--output", help="CSV file for the labels (default: standard output)"
+    )
     cluster.add_argument(
         "--save-model", metavar="PATH", help="save the fitted pipeline with joblib"
     )
@@ -134,28 +139,75 @@ def _parser() -> argparse.ArgumentParser:
 # ---------------------------------------------------------------------------
 
 
-def _read_csv_series(path: str) -> list[np.ndarray]:
-    series = []
-    with open(path, encoding="utf-8") as f:
-        for number, line in enumerate(f, start=1):
-            cells = [c.strip() for c in line.strip().split(",")]
-            while cells and cells[-1] in ("", "nan", "NaN"):
-                cells.pop()
-            if not cells:
-                continue
-            try:
-                series.append(np.asarray([float(c) for c in cells], dtype=np.float32))
-            except ValueError:
-                if number == 1 and not series:
-                    continue  # a header line
-                raise _UserError(
-                    f"{path}, line {number}: expected comma-separated numbers, got {line.strip()[:40]!r}"
-                ) from None
-    return series
+def _is_number(cell: str) -> bool:
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return True
 
 
-def read_series(path: str) -> list[np.ndarray] | np.ndarray:
-    """Read the series of a file given to ``skts cluster``."""
+def _counts_columns(cells: list[str]) -> bool:
+    """Whether ``cells`` are 0, 1, 2, ... or 1, 2, 3, ...: the column names pandas writes."""
+    if len(cells) < 2 or not all(c.isdigit() for c in cells):
+        return False
+    first = int(cells[0])
+    return first in (0, 1) and [int(c) for c in cells] == list(range(first, first + len(cells)))
+
+
+def _read_csv_series(path: str) -> tuple[list[np.ndarray], list[str] | None, bool]:
+    """The series of a CSV file (one per row), their names, and whether it had a header.
+
+    The first column names the series (as a pandas index does) when no row
+    after the first starts with a number, or when the header's first cell is
+    empty or is its only cell that is not a number. The first line is a
+    header when one of its values (its cells after the name, if any) is not a
+    number or when they count the columns (0, 1, 2, ... or 1, 2, 3, ...), as
+    ``pandas.DataFrame.to_csv`` writes them. Empty or NaN cells at the end of
+    a row are padding.
+    """
+    with open(path, encoding="utf-8", newline="") as f:
+        rows = [
+            (number, [c.strip() for c in cells]) for number, cells in enumerate(csv.reader(f), 1)
+        ]
+    for _, cells in rows:
+        while cells and cells[-1] in ("", "nan", "NaN"):  # padding
+            cells.pop()
+    rows = [(number, cells) for number, cells in rows if cells]
+    # Rows after the first that all start with text: the first column holds names.
+    indexed = len(rows) > 1 and not any(_is_number(cells[0]) for _, cells in rows[1:])
+    header = None
+    if rows:
+        first = rows[0][1][1:] if indexed else rows[0][1]
+        if not all(map(_is_number, first)) or _counts_columns(first):
+            header = rows.pop(0)[1]
+    if header is not None and len(header) > 1 and not _is_number(header[0]):
+        indexed = indexed or header[0] == "" or all(map(_is_number, header[1:]))
+    series, names = [], []
+    for number, cells in rows:
+        if indexed:
+            names.append(cells[0])
+            cells = cells[1:]
+        try:
+            series.append(np.asarray([float(c) for c in cells], dtype=np.float32))
+        except ValueError:
+            raise _UserError(
+                f"{path}, line {number}: expected comma-separated numbers"
+                f"{' after the series name' if indexed else ''}, got {','.join(cells)[:40]!r}"
+            ) from None
+    return series, names if indexed else None, header is not None
+
+
+class _Input(NamedTuple):
+    """What ``skts cluster`` read: the series, their names, whether line 1 was a header."""
+
+    X: list[np.ndarray] | np.ndarray
+    names: list[str] | None = None
+    header: bool = False
+
+
+def read_series(path: str) -> _Input:
+    """Read the series of a file given to ``skts cluster`` (names and header from CSV only)."""
     from .datasets._loaders import archive_reader
 
     if not os.path.isfile(path):
@@ -164,15 +216,15 @@ def read_series(path: str) -> list[np.ndarray] | np.ndarray:
     reader = archive_reader(path)
     try:
         if reader is not None:
-            return reader(path)[0]
+            return _Input(reader(path)[0])
         if stem.endswith(".csv"):
-            return _read_csv_series(path)
+            return _Input(*_read_csv_series(path))
         if stem.endswith(".npy"):
-            return np.load(path, allow_pickle=False)
+            return _Input(np.load(path, allow_pickle=False))
         if stem.endswith(".npz"):
             with np.load(path, allow_pickle=False) as data:
                 key = "X" if "X" in data.files else data.files[0]
-                return data[key]
+                return _Input(data[key])
     except (ValueError, OSError) as exc:
         raise _UserError(f"could not read {path}: {exc}") from None
     raise _UserError(
@@ -186,7 +238,7 @@ def _cluster(args) -> int:
 
     from . import NeuralNetClusterer, PaddingTransformer, TimeSeriesScaler
 
-    X = read_series(args.input)
+    X, names, header = read_series(args.input)
     max_epochs = args.max_epochs if args.max_epochs == "auto" else _epochs(args.max_epochs)
     model = make_pipeline(
         PaddingTransformer(),
@@ -203,8 +255,12 @@ def _cluster(args) -> int:
         labels = model.fit_predict(X)
     except (ValueError, TypeError) as exc:
         raise _UserError(str(exc)) from None
-    lines = ["series,label"] + [f"{i},{label}" for i, label in enumerate(labels)]
-    text = "\n".join(lines) + "\n"
+    names = range(len(labels)) if names is None else names
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["series", "label"])
+    writer.writerows(zip(names, labels))
+    text = buffer.getvalue()
     if args.output:
         with open(args.output, "w") as f:
             f.write(text)
@@ -215,7 +271,8 @@ def _cluster(args) -> int:
     counts = np.bincount(labels, minlength=args.n_clusters)
     print(
         f"skts: {len(labels)} series in {args.n_clusters} clusters (sizes {counts.tolist()})"
-        + (f"; labels written to {args.output}" if args.output else ""),
+        + (f"; labels written to {args.output}" if args.output else "")
+        + ("; line 1 of the input was read as column names" if header else ""),
         file=sys.stderr,
     )
     return 0

@@ -4,7 +4,7 @@ import sys
 import numpy as np
 import pytest
 
-from skts.cli import main
+from skts.cli import main, read_series
 from skts.datasets import make_time_series_clusters
 
 
@@ -66,6 +66,48 @@ def test_cluster_reads_each_format_and_writes_one_label_per_series(tmp_path, ser
     labels = [int(line.split(",")[1]) for line in lines[1:]]
     assert set(labels) <= {0, 1, 2}
     assert "24 series in 3 clusters" in capsys.readouterr().err
+
+
+_IDS = [f"s,{i}" for i in range(24)]  # a comma inside: CSV quoting must hold
+
+
+@pytest.mark.parametrize(
+    "index, index_label, header, names",
+    [
+        (None, None, True, [str(i) for i in range(24)]),  # pandas' default: header and index
+        (False, None, True, None),  # header 0, 1, 2, ...: pandas' column numbers
+        (_IDS, "id", True, _IDS),  # named index
+        (_IDS, None, False, _IDS),  # names, no header
+        (False, None, [f"t{i}" for i in range(19)], None),  # column names
+    ],
+)
+def test_cluster_reads_csv_headers_and_series_names_as_pandas_writes_them(
+    tmp_path, series, index, index_label, header, names, capsys
+):
+    pd = pytest.importorskip("pandas")
+    X, _ = series
+    frame = pd.DataFrame(list(X), index=None if index in (None, False) else index)
+    path = tmp_path / "data.csv"
+    frame.to_csv(path, index=index is not False, index_label=index_label, header=header)
+    read, read_names, read_header = read_series(str(path))
+    assert len(read) == len(X)  # the header is no series
+    for x, r in zip(X, read):  # and the names are no values
+        np.testing.assert_allclose(r, x, rtol=1e-6)
+    assert read_names == names
+    assert read_header == (header is not False)
+    out = tmp_path / "labels.csv"
+    assert main(["cluster", str(path), "-k", "2", "--max-epochs", "1", "-o", str(out)]) == 0
+    written = pd.read_csv(out, dtype={"series": str})
+    assert written["series"].tolist() == (names or [str(i) for i in range(len(X))])
+    assert ("read as column names" in capsys.readouterr().err) == read_header
+
+
+def test_cluster_csv_without_header_keeps_every_row(tmp_path):
+    path = tmp_path / "data.csv"
+    path.write_text("0.5,1.5,2.5\n3,4,5,6\n7,8\n")  # ragged, no header, no names
+    read, names, header = read_series(str(path))
+    assert [r.tolist() for r in read] == [[0.5, 1.5, 2.5], [3, 4, 5, 6], [7, 8]]
+    assert names is None and not header
 
 
 def test_cluster_prints_to_stdout_and_saves_the_model(tmp_path, series, capsys):
