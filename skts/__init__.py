@@ -9,7 +9,7 @@ The data flow is: raw series → :class:`PaddingTransformer` →
 :mod:`skts.metrics`.
 """
 
-from ._validation import check_time_series
+from ._validation import check_time_series, split_long_frame
 from .cluster import NeuralNetClusterer, make_kmeans_baseline
 from .ensemble import ConsensusClusterer
 from .preprocessing import PaddingTransformer, TimeSeriesScaler
@@ -24,4 +24,5 @@ __all__ = [
     "__version__",
     "check_time_series",
     "make_kmeans_baseline",
+    "split_long_frame",
 ]

@@ -17,7 +17,7 @@ from sklearn.utils.validation import _check_feature_names, validate_data
 
 from ._warnings import warn
 
-__all__ = ["check_time_series", "series_lengths", "validate_time_series"]
+__all__ = ["check_time_series", "series_lengths", "split_long_frame", "validate_time_series"]
 
 _IMPUTE_HINT = (
     "Fill them first, for example by interpolation "
@@ -114,6 +114,122 @@ def check_time_series(
             f"{n_samples} series but at least {ensure_min_samples} are required."
         )
     return X_out, series_lengths(X_out, name=name)
+
+
+def split_long_frame(
+    frame: Any,
+    *,
+    id_column: Any,
+    time_column: Any = None,
+    value_columns: Any = None,
+) -> tuple[list[np.ndarray], np.ndarray]:
+    """Split a DataFrame in long format (one row per observation) into its series.
+
+    Sensor logs, event tables and database exports often hold many series in
+    one table: a column names the series, another orders its rows, the
+    others hold the values. This returns them as the ragged list that every
+    skts estimator takes.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        One row per timestamp of one series.
+    id_column : column label
+        The column that names the series the row belongs to.
+    time_column : column label, default=None
+        The column that orders the rows of a series (numbers, dates or
+        anything pandas sorts); None keeps the rows in the frame's order. Two
+        rows of one series may not share a time. Gaps are not filled: the
+        values are read as consecutive timestamps, so resample irregular
+        series first (``DataFrame.resample``).
+    value_columns : column label or list of column labels, default=None
+        The channels; None takes every column but ``id_column`` and
+        ``time_column``, which must then all be numeric.
+
+    Returns
+    -------
+    series : list of ndarray
+        One array per series, of shape ``(n_timestamps_i,)`` for one value
+        column and ``(n_timestamps_i, n_channels)`` for several, in the order
+        in which the series first appear in ``frame``.
+    ids : ndarray of shape (n_series,)
+        The ``id_column`` value of each series.
+
+    Raises
+    ------
+    TypeError
+        When ``frame`` is not a DataFrame, or a value column is not numeric.
+    ValueError
+        For an empty frame, a column that ``frame`` lacks, missing ids or
+        times, or two rows of one series at the same time.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from skts import PaddingTransformer, split_long_frame
+    >>> logs = pd.DataFrame({
+    ...     "machine": ["a", "b", "a", "b", "a"],
+    ...     "minute": [2, 1, 1, 2, 3],
+    ...     "temperature": [20.5, 30.0, 20.0, 31.0, 21.0],
+    ... })
+    >>> series, ids = split_long_frame(logs, id_column="machine", time_column="minute")
+    >>> ids.tolist(), [s.tolist() for s in series]
+    (['a', 'b'], [[20.0, 20.5, 21.0], [30.0, 31.0]])
+    >>> PaddingTransformer().fit_transform(series).shape
+    (2, 3, 1)
+    """
+    if not _is_dataframe(frame):
+        raise TypeError(
+            f"Expected a pandas DataFrame in long format (one row per observation); "
+            f"got {type(frame).__name__}. A collection of separate series needs no splitting: "
+            f"pass it to the estimators as it is."
+        )
+    if frame.shape[0] == 0:
+        raise ValueError("Found 0 rows: the frame holds no observation, so no series.")
+    keys = [id_column] + ([] if time_column is None else [time_column])
+    if value_columns is None:
+        value_columns = [c for c in frame.columns if c not in keys]
+    elif not isinstance(value_columns, (list, tuple)):
+        value_columns = [value_columns]
+    missing = [c for c in keys + list(value_columns) if c not in frame.columns]
+    if missing or not value_columns:
+        raise ValueError(
+            f"Expected id, time and value columns of the frame, which has columns "
+            f"{list(frame.columns)}; "
+            + (f"it lacks {missing}." if missing else "no column is left for the values.")
+        )
+    for key in keys:
+        if frame[key].isna().any():
+            raise ValueError(
+                f"Column {key!r} has missing values (row {int(frame[key].isna().argmax())}): "
+                "every row needs the series it belongs to and its time."
+            )
+    codes, ids = frame[id_column].factorize()
+    codes = np.asarray(codes)
+    if time_column is None:
+        order = np.argsort(codes, kind="stable")
+    else:
+        # Ranks sort any type pandas can order (numbers, dates, strings).
+        times = frame[time_column].rank(method="dense").to_numpy()
+        order = np.lexsort((times, codes))
+        repeated = (np.diff(codes[order]) == 0) & (np.diff(times[order]) == 0)
+        if repeated.any():
+            row = order[int(np.argmax(repeated)) + 1]
+            key, time = (_python(frame[c].iloc[row]) for c in (id_column, time_column))
+            raise ValueError(
+                f"Series {key!r} has two rows at time {time!r}: each series needs one row per time. "
+                "Aggregate them first (DataFrame.groupby(...).mean())."
+            )
+    values = _frame_values(frame[list(value_columns)], "frame")[order]
+    if len(value_columns) == 1:
+        values = values[:, 0]
+    bounds = np.cumsum(np.bincount(codes, minlength=len(ids)))[:-1]
+    return np.split(values, bounds), np.asarray(ids)
+
+
+def _python(value: Any) -> Any:
+    """A numpy scalar as the Python value it holds (for messages); other values as they are."""
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def series_lengths(X: np.ndarray, *, name: str = "X") -> np.ndarray:

@@ -5,7 +5,7 @@ import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from skts import check_time_series
+from skts import check_time_series, split_long_frame
 
 
 def test_list_of_1d_series_is_padded_with_trailing_nan(ragged_univariate):
@@ -212,3 +212,93 @@ def test_validation_never_writes_into_the_input(ragged_univariate):
     np.testing.assert_array_equal(X, X_before)
     for s, before in zip(ragged_univariate, lists_before):
         np.testing.assert_array_equal(s, before)
+
+
+# --------------------------------------------------------------------------
+# split_long_frame
+# --------------------------------------------------------------------------
+
+
+def _long_frame(series, rng):
+    """``series`` (a dict id -> (n_i, n_channels) array) as shuffled rows of a long frame."""
+    rows = [
+        {"id": key, "t": t, **{f"c{j}": v for j, v in enumerate(values)}}
+        for key, x in series.items()
+        for t, values in enumerate(x)
+    ]
+    return pd.DataFrame([rows[i] for i in rng.permutation(len(rows))])
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    lengths=st.lists(st.integers(1, 12), min_size=1, max_size=6),
+    n_channels=st.integers(1, 3),
+    seed=st.integers(0, 2**16),
+)
+def test_split_long_frame_recovers_every_series_from_shuffled_rows(lengths, n_channels, seed):
+    rng = np.random.default_rng(seed)
+    series = {f"s{i}": rng.normal(size=(n, n_channels)) for i, n in enumerate(lengths)}
+    frame = _long_frame(series, rng)
+    out, ids = split_long_frame(frame, id_column="id", time_column="t")
+    assert ids.tolist() == list(pd.unique(frame["id"]))  # order of first appearance
+    for key, x in zip(ids, out):
+        expected = series[key][:, 0] if n_channels == 1 else series[key]
+        np.testing.assert_array_equal(x, expected)
+
+
+def test_split_long_frame_orders_by_dates_and_keeps_row_order_without_time():
+    frame = pd.DataFrame(
+        {
+            "machine": [7, 3, 7, 3, 7],
+            "at": pd.to_datetime(
+                ["2026-01-03", "2026-01-02", "2026-01-01", "2026-01-01", "2026-01-02"]
+            ),
+            "temperature": [3.0, 20.0, 1.0, 10.0, 2.0],
+            "pressure": [30.0, 200.0, 10.0, 100.0, 20.0],
+        }
+    )
+    out, ids = split_long_frame(frame, id_column="machine", time_column="at")
+    assert ids.tolist() == [7, 3]
+    np.testing.assert_array_equal(out[0], [[1.0, 10.0], [2.0, 20.0], [3.0, 30.0]])
+    np.testing.assert_array_equal(out[1], [[10.0, 100.0], [20.0, 200.0]])
+    unordered, _ = split_long_frame(frame, id_column="machine", value_columns="temperature")
+    assert [x.tolist() for x in unordered] == [[3.0, 1.0, 2.0], [20.0, 10.0]]
+    X, lengths = check_time_series(out)  # what the estimators take
+    assert X.shape == (2, 3, 2) and lengths.tolist() == [3, 2]
+
+
+@pytest.mark.parametrize(
+    "frame, kwargs, error, match",
+    [
+        (np.zeros((3, 3)), {"id_column": 0}, TypeError, "Expected a pandas DataFrame in long"),
+        (pd.DataFrame({"id": [], "v": []}), {"id_column": "id"}, ValueError, "Found 0 rows"),
+        (
+            pd.DataFrame({"id": [1], "v": [1.0]}),
+            {"id_column": "key"},
+            ValueError,
+            r"lacks \['key'\]",
+        ),
+        (pd.DataFrame({"id": [1]}), {"id_column": "id"}, ValueError, "no column is left"),
+        (
+            pd.DataFrame({"id": [1, 1], "t": [0, 0], "v": [1.0, 2.0]}),
+            {"id_column": "id", "time_column": "t"},
+            ValueError,
+            "Series 1 has two rows at time 0",
+        ),
+        (
+            pd.DataFrame({"id": [1, None], "v": [1.0, 2.0]}),
+            {"id_column": "id"},
+            ValueError,
+            r"Column 'id' has missing values \(row 1\)",
+        ),
+        (
+            pd.DataFrame({"id": [1, 1], "label": ["x", "y"], "v": [1.0, 2.0]}),
+            {"id_column": "id"},
+            TypeError,
+            "column 'label' has dtype",
+        ),
+    ],
+)
+def test_split_long_frame_rejects_bad_frames_clearly(frame, kwargs, error, match):
+    with pytest.raises(error, match=match):
+        split_long_frame(frame, **kwargs)
