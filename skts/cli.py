@@ -109,7 +109,8 @@ def _parser() -> argparse.ArgumentParser:
             "(UEA/UCR), a .tsv or .txt file (UCR: label first, then the values separated by "
             "tabs, commas or spaces; NAME_TRAIN and NAME_TEST files without extension too), "
             "a .csv file (one series per row, shorter rows padded; a header line and a first "
-            "column of series names, as pandas writes them, are recognised), or a .npy/.npz array of shape (n_series, n_timestamps) or "
+            "column of series names, as pandas writes them, are recognised; with --id-column, one "
+            "row per observation), or a .npy/.npz array of shape (n_series, n_timestamps) or "
             "(n_series, n_timestamps, n_channels)."
         ),
     )
@@ -125,6 +126,18 @@ def _parser() -> argparse.ArgumentParser:
     )
     cluster.add_argument(
         "--save-model", metavar="PATH", help="save the fitted pipeline with joblib"
+    )
+    cluster.add_argument(
+        "--id-column",
+        metavar="NAME",
+        help="read a .csv file in long format, one row per observation: the column "
+        "that names each row's series (the other columns are its values)",
+    )
+    cluster.add_argument(
+        "--time-column",
+        metavar="NAME",
+        help="with --id-column, the column that orders the rows of each series "
+        "(default: the file's order)",
     )
     cluster.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     cluster.add_argument(
@@ -206,17 +219,46 @@ class _Input(NamedTuple):
     header: bool = False
 
 
-def read_series(path: str) -> _Input:
-    """Read the series of a file given to ``skts cluster`` (names and header from CSV only)."""
+def _read_long_csv(path: str, id_column: str, time_column: str | None) -> _Input:
+    """The series of a CSV file in long format (one row per observation), by pandas."""
+    from ._validation import split_long_frame
+
+    try:
+        import pandas as pd
+    except ImportError:
+        raise _UserError(
+            "--id-column reads the file with pandas, which is not installed: pip install pandas"
+        ) from None
+    try:
+        series, ids = split_long_frame(
+            pd.read_csv(path), id_column=id_column, time_column=time_column
+        )
+    except TypeError as exc:
+        raise _UserError(f"could not read {path}: {exc}") from None
+    return _Input(series, [str(i) for i in ids])
+
+
+def read_series(path: str, id_column: str | None = None, time_column: str | None = None) -> _Input:
+    """Read the series of a file given to ``skts cluster`` (names and header from CSV only).
+
+    With ``id_column``, a CSV file is in long format (one row per
+    observation) and is split by :func:`skts.split_long_frame`.
+    """
     from .datasets._loaders import archive_reader
 
     if not os.path.isfile(path):
         raise _UserError(f"no such file: {path}")
+    if time_column is not None and id_column is None:
+        raise _UserError("--time-column orders the rows of each series: give --id-column too")
     stem = path[:-3] if path.endswith(".gz") else path
     reader = archive_reader(path)
     try:
         if reader is not None:
             return _Input(reader(path)[0])
+        if id_column is not None:
+            if not stem.endswith(".csv"):
+                raise _UserError(f"--id-column reads .csv files in long format; got {path}")
+            return _read_long_csv(path, id_column, time_column)
         if stem.endswith(".csv"):
             return _Input(*_read_csv_series(path))
         if stem.endswith(".npy"):
@@ -238,7 +280,7 @@ def _cluster(args) -> int:
 
     from . import NeuralNetClusterer, PaddingTransformer, TimeSeriesScaler
 
-    X, names, header = read_series(args.input)
+    X, names, header = read_series(args.input, args.id_column, args.time_column)
     max_epochs = args.max_epochs if args.max_epochs == "auto" else _epochs(args.max_epochs)
     model = make_pipeline(
         PaddingTransformer(),

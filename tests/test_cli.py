@@ -110,6 +110,28 @@ def test_cluster_csv_without_header_keeps_every_row(tmp_path):
     assert names is None and not header
 
 
+def test_cluster_reads_a_long_format_csv_by_id_and_time_columns(tmp_path, series):
+    pd = pytest.importorskip("pandas")
+    X, _ = series
+    rows = [
+        {"machine": f"m{i}", "minute": t, "temperature": v}
+        for i, x in enumerate(X)
+        for t, v in enumerate(x)
+    ]
+    frame = pd.DataFrame(rows).sample(frac=1.0, random_state=0)  # rows in any order
+    path = tmp_path / "logs.csv"
+    frame.to_csv(path, index=False)
+    read, names, _ = read_series(str(path), "machine", "minute")
+    order = list(pd.unique(frame["machine"]))
+    assert names == order
+    for name, r in zip(names, read):
+        np.testing.assert_allclose(r, X[int(name[1:])], rtol=1e-6)
+    out = tmp_path / "labels.csv"
+    args = ["cluster", str(path), "-k", "3", "--max-epochs", "1", "-o", str(out)]
+    assert main(args + ["--id-column", "machine", "--time-column", "minute"]) == 0
+    assert pd.read_csv(out)["series"].tolist() == order
+
+
 def test_cluster_prints_to_stdout_and_saves_the_model(tmp_path, series, capsys):
     import joblib
 
@@ -147,6 +169,9 @@ def test_cluster_prints_to_stdout_and_saves_the_model(tmp_path, series, capsys):
         (["cluster", "{good}", "-k", "2", "--device", "cuda:7"], "CUDA"),
         (["cluster", "{bad_ts}", "-k", "2"], "could not read"),
         (["bench", "--datasets", "NoSuchSet"], "Unknown dataset 'NoSuchSet'"),
+        (["cluster", "{good}", "-k", "2", "--time-column", "t"], "give --id-column too"),
+        (["cluster", "{good}", "-k", "2", "--id-column", "id"], "reads .csv files in long"),
+        (["cluster", "{long}", "-k", "2", "--id-column", "id"], "it lacks ['id']"),
     ],
 )
 def test_bad_inputs_give_one_clear_line_and_exit_code_2(tmp_path, series, args, message, capsys):
@@ -154,6 +179,7 @@ def test_bad_inputs_give_one_clear_line_and_exit_code_2(tmp_path, series, args, 
     files = _write_inputs(tmp_path, X, y)
     (tmp_path / "data.xlsx").write_text("x")
     (tmp_path / "bad.csv").write_text("1,2,3\n4,five,6\n")
+    (tmp_path / "long.csv").write_text("machine,value\nm0,1.5\nm0,2.5\n")
     np.save(tmp_path / "bad.npy", np.arange(5.0))
     np.save(tmp_path / "bad4d.npy", np.zeros((2, 3, 4, 5)))
     (tmp_path / "bad.ts").write_text("not a ts file\n")
@@ -164,6 +190,7 @@ def test_bad_inputs_give_one_clear_line_and_exit_code_2(tmp_path, series, args, 
         "bad_4d": tmp_path / "bad4d.npy",
         "bad_ts": tmp_path / "bad.ts",
         "good": files["npy"],
+        "long": tmp_path / "long.csv",
     }
     args = [a.format(**names) for a in args]
     assert main(args) == 2
