@@ -26,8 +26,8 @@ _IMPUTE_HINT = (
 _COLLECTION_FORMS = (
     "a list of 1-D (n_timestamps,) or 2-D (n_timestamps, n_channels) arrays, "
     "a 2-D array (n_samples, n_timestamps), a 3-D array "
-    "(n_samples, n_timestamps, n_channels) (numpy, or a torch tensor on any device) or a "
-    "pandas DataFrame with one series per row"
+    "(n_samples, n_timestamps, n_channels) (numpy, or a torch tensor on any device), a "
+    "pandas DataFrame with one series per row or a PyTorch Dataset of series"
 )
 
 
@@ -43,13 +43,17 @@ def check_time_series(
     Parameters
     ----------
     X : list of array-like, array-like of shape (n_samples, n_timestamps) or \
-            (n_samples, n_timestamps, n_channels), or pandas DataFrame
+            (n_samples, n_timestamps, n_channels), pandas DataFrame or \
+            PyTorch Dataset
         The series. A list may hold series of different lengths, each of
         shape ``(n_timestamps_i,)`` or ``(n_timestamps_i, n_channels)``. A
         2-D array holds univariate series, one per row. A DataFrame holds one
         series per row: either one value per column, or (nested) one
-        array-like per cell with the columns as channels. NaN at the end of a
-        series marks padding.
+        array-like per cell with the columns as channels. A map-style
+        PyTorch ``Dataset`` (such as :class:`skts.datasets.TimeSeriesDataset`
+        or ``TensorDataset``) holds one series per item, or per
+        ``(input, target)`` pair, whose target is ignored. NaN at the end of
+        a series marks padding.
     name : str, default="X"
         The name used for the input in error messages.
     ensure_min_samples : int, default=1
@@ -103,6 +107,8 @@ def check_time_series(
             X_out = _pad(_series_from_nested_frame(X, name), name, dtype)
         else:
             X_out = _array_path(_frame_values(X, name), name, dtype)
+    elif _is_torch_dataset(X):
+        X_out = _pad(_series_from_sequence(_dataset_inputs(X, name), name), name, dtype)
     elif _is_sequence_collection(X):
         X_out = _pad(_series_from_sequence(X, name), name, dtype)
     else:
@@ -400,6 +406,27 @@ def _is_sequence_collection(X: Any) -> bool:
     # Every list is read series by series, so ragged and regular lists of
     # lists take the same path.
     return isinstance(X, (list, tuple))
+
+
+def _is_torch_dataset(X: Any) -> bool:
+    """A PyTorch ``Dataset``, known by its class: this module does not import torch."""
+    return any(
+        c.__name__ == "Dataset" and c.__module__.startswith("torch.utils.data")
+        for c in type(X).__mro__
+    )
+
+
+def _dataset_inputs(X: Any, name: str) -> list[Any]:
+    """The series of a map-style PyTorch dataset: each item, or its input for an (input, target) pair."""
+    try:
+        n_items = len(X)
+    except TypeError:
+        raise TypeError(
+            f"{name} is a PyTorch dataset without a length (an IterableDataset); pass its "
+            "series as a list instead, for example [x for x, _ in dataset]."
+        ) from None
+    items = [X[i] for i in range(n_items)]
+    return [item[0] if isinstance(item, tuple) else item for item in items]
 
 
 def _is_arraylike(x: Any) -> bool:

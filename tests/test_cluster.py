@@ -117,6 +117,17 @@ def test_same_seed_same_labels_and_global_rng_untouched(blobs_series):
     np.testing.assert_allclose(a.transform(X), b.transform(X))
 
 
+def test_a_pytorch_dataset_fits_and_predicts_as_its_series_do(blobs_series):
+    from skts.datasets import TimeSeriesDataset
+
+    X, y = blobs_series
+    dataset = TimeSeriesDataset(X, y)  # (series, target) items; the targets are not used
+    a = fast_clusterer(n_clusters=3, random_state=7).fit(dataset)
+    b = fast_clusterer(n_clusters=3, random_state=7).fit(X)
+    np.testing.assert_array_equal(a.labels_, b.labels_)
+    np.testing.assert_array_equal(a.predict(dataset), b.predict(X))
+
+
 def test_unfitted_calls_raise_not_fitted(blobs_series):
     X, _ = blobs_series
     est = fast_clusterer(n_clusters=3)

@@ -302,3 +302,44 @@ def test_split_long_frame_orders_by_dates_and_keeps_row_order_without_time():
 def test_split_long_frame_rejects_bad_frames_clearly(frame, kwargs, error, match):
     with pytest.raises(error, match=match):
         split_long_frame(frame, **kwargs)
+
+
+# --------------------------------------------------------------------------
+# PyTorch datasets
+# --------------------------------------------------------------------------
+
+
+def test_pytorch_datasets_are_read_item_by_item_and_targets_ignored(ragged_multivariate):
+    torch = pytest.importorskip("torch")
+    from torch.utils.data import Dataset, TensorDataset
+
+    from skts.datasets import TimeSeriesDataset
+
+    expected, lengths = check_time_series(ragged_multivariate)
+    ours = TimeSeriesDataset(ragged_multivariate, y=np.arange(4) * 10)
+    X, read_lengths = check_time_series(ours)
+    np.testing.assert_array_equal(X, expected)
+    assert read_lengths.tolist() == lengths.tolist()
+
+    class Bare(Dataset):  # items are series, no targets
+        def __len__(self):
+            return len(ragged_multivariate)
+
+        def __getitem__(self, i):
+            return torch.as_tensor(ragged_multivariate[i])
+
+    np.testing.assert_array_equal(check_time_series(Bare())[0], expected)
+    regular = np.random.default_rng(0).normal(size=(5, 7, 2))
+    pairs = TensorDataset(torch.as_tensor(regular), torch.arange(5))
+    np.testing.assert_allclose(check_time_series(pairs)[0], regular, rtol=1e-6)
+
+
+def test_iterable_pytorch_dataset_is_rejected_with_the_fix():
+    torch = pytest.importorskip("torch")
+
+    class Stream(torch.utils.data.IterableDataset):
+        def __iter__(self):
+            yield torch.zeros(3)
+
+    with pytest.raises(TypeError, match=r"without a length \(an IterableDataset\)"):
+        check_time_series(Stream())
