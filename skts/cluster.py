@@ -10,7 +10,12 @@ from numbers import Integral, Real
 
 import numpy as np
 import torch
-from sklearn.base import ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    ClusterMixin,
+    TransformerMixin,
+)
 from sklearn.cluster import AgglomerativeClustering, KMeans
 from sklearn.decomposition import PCA
 from sklearn.exceptions import ConvergenceWarning
@@ -444,6 +449,11 @@ class NeuralNetClusterer(
                 setattr(self, key, params.pop(key))
                 self._params_to_validate.add(key)
         return super().set_params(**params)
+
+    def __repr__(self, N_CHAR_MAX=700):
+        # scikit-learn's repr (the parameters set), as in a Pipeline; skorch's
+        # hides them behind the module. print(est.module_) shows the network.
+        return BaseEstimator.__repr__(self, N_CHAR_MAX)
 
     def _get_param_names(self):
         # skorch lists every public attribute; drop its private bookkeeping.

@@ -136,9 +136,15 @@ def test_unfitted_calls_raise_not_fitted(blobs_series):
             method(X)
 
 
-def test_repr_in_a_pipeline_shows_only_the_parameters_set():
+def test_repr_shows_only_the_parameters_set_alone_in_a_pipeline_and_fitted(blobs_series):
     pipe = make_pipeline(PaddingTransformer(), NeuralNetClusterer(3, random_state=0))
     assert "NeuralNetClusterer(n_clusters=3, random_state=0)" in repr(pipe)
+    est = fast_clusterer(n_clusters=3, lr=0.01)
+    expected = repr(est)
+    assert expected.startswith("NeuralNetClusterer(") and "lr=0.01" in expected
+    assert "n_clusters=3" in expected and "module" not in expected.replace("module__", "")
+    est.fit(blobs_series[0])
+    assert repr(est) == expected
 
 
 def test_clone_gives_an_unfitted_copy_with_the_same_params(blobs_series):
