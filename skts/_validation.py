@@ -226,7 +226,10 @@ def split_long_frame(
                 f"Series {key!r} has two rows at time {time!r}: each series needs one row per time. "
                 "Aggregate them first (DataFrame.groupby(...).mean())."
             )
-    values = _frame_values(frame[list(value_columns)], "frame")[order]
+    try:
+        values = _frame_values(frame[list(value_columns)], "of values")[order]
+    except TypeError as exc:
+        raise TypeError(f"{exc} Name the value columns with value_columns=[...].") from None
     if len(value_columns) == 1:
         values = values[:, 0]
     bounds = np.cumsum(np.bincount(codes, minlength=len(ids)))[:-1]

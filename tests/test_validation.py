@@ -295,7 +295,7 @@ def test_split_long_frame_orders_by_dates_and_keeps_row_order_without_time():
             pd.DataFrame({"id": [1, 1], "label": ["x", "y"], "v": [1.0, 2.0]}),
             {"id_column": "id"},
             TypeError,
-            "column 'label' has dtype",
+            r"column 'label' has dtype .*value_columns=\[\.\.\.\]",
         ),
     ],
 )
