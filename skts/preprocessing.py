@@ -84,6 +84,8 @@ class PaddingTransformer(_TimeSeriesTransformer):
     See Also
     --------
     TimeSeriesScaler : Per-series z-normalisation that ignores padding.
+    split_long_frame : The series of a DataFrame in long format, one row per
+        observation, as the list this transformer pads.
 
     Examples
     --------
