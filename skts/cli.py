@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import io
 import os
@@ -114,7 +115,9 @@ def _parser() -> argparse.ArgumentParser:
             "(n_series, n_timestamps, n_channels)."
         ),
     )
-    cluster.add_argument("input", metavar="INPUT", help="the file of series")
+    cluster.add_argument(
+        "input", metavar="INPUT", help="the file of series; - reads CSV from standard input"
+    )
     cluster.add_argument(
         "-k", "--n-clusters", type=_positive_int, required=True, help="the number of clusters"
     )
@@ -179,7 +182,12 @@ def _read_csv_series(path: str) -> tuple[list[np.ndarray], list[str] | None, boo
     ``pandas.DataFrame.to_csv`` writes them. Empty or NaN cells at the end of
     a row are padding.
     """
-    with open(path, encoding="utf-8", newline="") as f:
+    stdin = path == "-"
+    with (
+        contextlib.nullcontext(sys.stdin)
+        if stdin
+        else open(path, encoding="utf-8", newline="") as f
+    ):
         rows = [
             (number, [c.strip() for c in cells]) for number, cells in enumerate(csv.reader(f), 1)
         ]
@@ -205,7 +213,7 @@ def _read_csv_series(path: str) -> tuple[list[np.ndarray], list[str] | None, boo
             series.append(np.asarray([float(c) for c in cells], dtype=np.float32))
         except ValueError:
             raise _UserError(
-                f"{path}, line {number}: expected comma-separated numbers"
+                f"{'standard input' if stdin else path}, line {number}: expected comma-separated numbers"
                 f"{' after the series name' if indexed else ''}, got {','.join(cells)[:40]!r}"
             ) from None
     return series, names if indexed else None, header is not None
@@ -231,7 +239,9 @@ def _read_long_csv(path: str, id_column: str, time_column: str | None) -> _Input
         ) from None
     try:
         series, ids = split_long_frame(
-            pd.read_csv(path), id_column=id_column, time_column=time_column
+            pd.read_csv(sys.stdin if path == "-" else path),
+            id_column=id_column,
+            time_column=time_column,
         )
     except TypeError as exc:
         raise _UserError(f"could not read {path}: {exc}") from None
@@ -242,24 +252,26 @@ def read_series(path: str, id_column: str | None = None, time_column: str | None
     """Read the series of a file given to ``skts cluster`` (names and header from CSV only).
 
     With ``id_column``, a CSV file is in long format (one row per
-    observation) and is split by :func:`skts.split_long_frame`.
+    observation) and is split by :func:`skts.split_long_frame`. ``"-"``
+    reads CSV from standard input.
     """
     from .datasets._loaders import archive_reader
 
-    if not os.path.isfile(path):
+    if path != "-" and not os.path.isfile(path):
         raise _UserError(f"no such file: {path}")
     if time_column is not None and id_column is None:
         raise _UserError("--time-column orders the rows of each series: give --id-column too")
     stem = path[:-3] if path.endswith(".gz") else path
+    is_csv = path == "-" or stem.endswith(".csv")
     reader = archive_reader(path)
     try:
         if reader is not None:
             return _Input(reader(path)[0])
         if id_column is not None:
-            if not stem.endswith(".csv"):
+            if not is_csv:
                 raise _UserError(f"--id-column reads .csv files in long format; got {path}")
             return _read_long_csv(path, id_column, time_column)
-        if stem.endswith(".csv"):
+        if is_csv:
             return _Input(*_read_csv_series(path))
         if stem.endswith(".npy"):
             return _Input(np.load(path, allow_pickle=False))

@@ -132,6 +132,20 @@ def test_cluster_reads_a_long_format_csv_by_id_and_time_columns(tmp_path, series
     assert pd.read_csv(out)["series"].tolist() == order
 
 
+def test_cluster_reads_csv_from_standard_input(tmp_path, series, monkeypatch, capsys):
+    import io
+
+    X, y = series
+    text = _write_inputs(tmp_path, X, y)["csv"].read_text()
+    monkeypatch.setattr(sys, "stdin", io.StringIO(text))
+    assert main(["cluster", "-", "-k", "3", "--max-epochs", "1"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "series,label" and len(out) == 1 + len(X)
+    monkeypatch.setattr(sys, "stdin", io.StringIO("1,2\n3,x\n"))
+    assert main(["cluster", "-", "-k", "2"]) == 2
+    assert "standard input, line 2: expected comma-separated numbers" in capsys.readouterr().err
+
+
 def test_cluster_prints_to_stdout_and_saves_the_model(tmp_path, series, capsys):
     import joblib
 
