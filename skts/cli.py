@@ -155,6 +155,11 @@ def _parser() -> argparse.ArgumentParser:
 # ---------------------------------------------------------------------------
 
 
+def _source(path: str) -> str:
+    """How messages name the input: its path, or standard input for ``-``."""
+    return "standard input" if path == "-" else path
+
+
 def _is_number(cell: str) -> bool:
     try:
         float(cell)
@@ -182,10 +187,9 @@ def _read_csv_series(path: str) -> tuple[list[np.ndarray], list[str] | None, boo
     ``pandas.DataFrame.to_csv`` writes them. Empty or NaN cells at the end of
     a row are padding.
     """
-    stdin = path == "-"
     with (
         contextlib.nullcontext(sys.stdin)
-        if stdin
+        if path == "-"
         else open(path, encoding="utf-8", newline="") as f
     ):
         rows = [
@@ -213,7 +217,7 @@ def _read_csv_series(path: str) -> tuple[list[np.ndarray], list[str] | None, boo
             series.append(np.asarray([float(c) for c in cells], dtype=np.float32))
         except ValueError:
             raise _UserError(
-                f"{'standard input' if stdin else path}, line {number}: expected comma-separated numbers"
+                f"{_source(path)}, line {number}: expected comma-separated numbers"
                 f"{' after the series name' if indexed else ''}, got {','.join(cells)[:40]!r}"
             ) from None
     return series, names if indexed else None, header is not None
@@ -244,7 +248,7 @@ def _read_long_csv(path: str, id_column: str, time_column: str | None) -> _Input
             time_column=time_column,
         )
     except TypeError as exc:
-        raise _UserError(f"could not read {path}: {exc}") from None
+        raise _UserError(f"could not read {_source(path)}: {exc}") from None
     return _Input(series, [str(i) for i in ids])
 
 
@@ -263,14 +267,14 @@ def read_series(path: str, id_column: str | None = None, time_column: str | None
         raise _UserError("--time-column orders the rows of each series: give --id-column too")
     stem = path[:-3] if path.endswith(".gz") else path
     is_csv = path == "-" or stem.endswith(".csv")
+    if id_column is not None and not is_csv:
+        raise _UserError(f"--id-column reads .csv files in long format; got {path}")
     reader = archive_reader(path)
     try:
+        if id_column is not None:
+            return _read_long_csv(path, id_column, time_column)
         if reader is not None:
             return _Input(reader(path)[0])
-        if id_column is not None:
-            if not is_csv:
-                raise _UserError(f"--id-column reads .csv files in long format; got {path}")
-            return _read_long_csv(path, id_column, time_column)
         if is_csv:
             return _Input(*_read_csv_series(path))
         if stem.endswith(".npy"):
@@ -280,7 +284,7 @@ def read_series(path: str, id_column: str | None = None, time_column: str | None
                 key = "X" if "X" in data.files else data.files[0]
                 return _Input(data[key])
     except (ValueError, OSError) as exc:
-        raise _UserError(f"could not read {path}: {exc}") from None
+        raise _UserError(f"could not read {_source(path)}: {exc}") from None
     raise _UserError(
         f"unsupported file type: {path}; expected .ts, .tsv, .txt, .csv, .npy or .npz (optionally .gz for .ts/.tsv/.txt)"
     )

@@ -185,6 +185,7 @@ def test_cluster_prints_to_stdout_and_saves_the_model(tmp_path, series, capsys):
         (["bench", "--datasets", "NoSuchSet"], "Unknown dataset 'NoSuchSet'"),
         (["cluster", "{good}", "-k", "2", "--time-column", "t"], "give --id-column too"),
         (["cluster", "{good}", "-k", "2", "--id-column", "id"], "reads .csv files in long"),
+        (["cluster", "{ts}", "-k", "2", "--id-column", "id"], "reads .csv files in long"),
         (["cluster", "{long}", "-k", "2", "--id-column", "id"], "it lacks ['id']"),
     ],
 )
@@ -205,6 +206,7 @@ def test_bad_inputs_give_one_clear_line_and_exit_code_2(tmp_path, series, args, 
         "bad_ts": tmp_path / "bad.ts",
         "good": files["npy"],
         "long": tmp_path / "long.csv",
+        "ts": files["ts"],
     }
     args = [a.format(**names) for a in args]
     assert main(args) == 2
