@@ -37,7 +37,7 @@ from .datasets._loaders import archive_reader
 from .ensemble import ConsensusClusterer
 from .metrics import clustering_accuracy
 from .nn import FeedForward
-from .preprocessing import PaddingTransformer, TimeSeriesScaler
+from .preprocessing import PaddingTransformer, TimeSeriesImputer, TimeSeriesScaler
 
 DEFAULT_DATASETS = (
     "synthetic",
@@ -92,7 +92,10 @@ def load_benchmark_dataset(name: str) -> tuple[list[np.ndarray] | np.ndarray, np
     sets), the bundled datasets (train and test merged), or a path to a
     ``.ts``, ``.tsv`` or ``.txt`` file or to a folder holding ``NAME_TRAIN``
     and ``NAME_TEST`` files in any of these formats, or without extension as
-    the archive wrote them before 2018 (merged).
+    the archive wrote them before 2018 (merged). Missing values inside the
+    series of a file are filled by linear interpolation along time
+    (:class:`~skts.TimeSeriesImputer`), as the archive did for the datasets
+    that had them, so that every method can run.
     """
     if name in _GENERATED:
         return _GENERATED[name]()
@@ -105,14 +108,23 @@ def load_benchmark_dataset(name: str) -> tuple[list[np.ndarray] | np.ndarray, np
             Xp, yp = archive_reader(path)(path)
             X.extend(Xp)
             y.extend(yp)
-        return X, np.asarray(y)
+        return _fill_gaps(X), np.asarray(y)
     reader = archive_reader(name) if os.path.isfile(name) else None
     if reader is not None:
-        return reader(name)
+        X, y = reader(name)
+        return _fill_gaps(X), y
     raise ValueError(
         f"Unknown dataset {name!r}: expected one of {', '.join(DEFAULT_DATASETS)}, or the path "
         "of a .ts/.tsv/.txt file or of a folder of NAME_TRAIN/NAME_TEST files."
     )
+
+
+def _fill_gaps(X: list[np.ndarray]) -> list[np.ndarray]:
+    """The series with their missing values interpolated, or as they are without any."""
+    if not any(np.isnan(x).any() for x in X):
+        return X
+    filled = TimeSeriesImputer().fit_transform(X)
+    return PaddingTransformer().fit(filled).inverse_transform(filled)
 
 
 def _archive_parts(folder: str) -> list[str]:

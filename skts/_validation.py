@@ -20,8 +20,8 @@ from ._warnings import warn
 __all__ = ["check_time_series", "series_lengths", "split_long_frame", "validate_time_series"]
 
 _IMPUTE_HINT = (
-    "Fill them first, for example by interpolation "
-    "(pandas.DataFrame.interpolate along time) or with an imputer from sklearn.impute."
+    "Fill them first: put skts.TimeSeriesImputer() in front (it interpolates each "
+    "series along time and keeps the padding)."
 )
 _COLLECTION_FORMS = (
     "a list of 1-D (n_timestamps,) or 2-D (n_timestamps, n_channels) arrays, "
@@ -37,6 +37,7 @@ def check_time_series(
     name: str = "X",
     ensure_min_samples: int = 1,
     dtype: type = np.float32,
+    allow_missing: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Validate a collection of time series and return it in canonical form.
 
@@ -60,13 +61,17 @@ def check_time_series(
         The smallest number of series accepted.
     dtype : numpy dtype, default=np.float32
         The dtype of the returned array.
+    allow_missing : bool, default=False
+        Whether NaN may also lie inside a series (missing values), for
+        estimators that fill or mask them. Timestamps at the end of a series
+        where every channel is NaN stay padding.
 
     Returns
     -------
     X_out : ndarray of shape (n_samples, n_timestamps, n_channels)
         The series, NaN-padded to the longest one, in C order.
     lengths : ndarray of shape (n_samples,)
-        The number of observed timestamps of each series.
+        The number of timestamps of each series before its padding.
 
     Raises
     ------
@@ -119,6 +124,8 @@ def check_time_series(
             f"n_samples={n_samples} should be >= {ensure_min_samples}: {name} holds "
             f"{n_samples} series but at least {ensure_min_samples} are required."
         )
+    if allow_missing:
+        return X_out, _padding_starts(X_out, name)
     return X_out, series_lengths(X_out, name=name)
 
 
@@ -147,7 +154,8 @@ def split_long_frame(
         anything pandas sorts); None keeps the rows in the frame's order. Two
         rows of one series may not share a time. Gaps are not filled: the
         values are read as consecutive timestamps, so resample irregular
-        series first (``DataFrame.resample``).
+        series first (``DataFrame.resample``). Missing values (NaN) are
+        kept; :class:`~skts.TimeSeriesImputer` fills them.
     value_columns : column label or list of column labels, default=None
         The channels; None takes every column but ``id_column`` and
         ``time_column``, which must then all be numeric.
@@ -307,6 +315,18 @@ def series_lengths(X: np.ndarray, *, name: str = "X") -> np.ndarray:
     return lengths.astype(np.int64)
 
 
+def _padding_starts(X: np.ndarray, name: str) -> np.ndarray:
+    """The length of each series before its trailing padding, NaN inside it allowed."""
+    observed = ~np.isnan(X).all(axis=2)
+    empty = np.flatnonzero(~observed.any(axis=1))
+    if empty.size:
+        raise ValueError(
+            f"Sample {empty[0]} of {name} has length 0: all its values are NaN. "
+            "Every series needs at least one observed timestamp; drop empty series first."
+        )
+    return (X.shape[1] - observed[:, ::-1].argmax(axis=1)).astype(np.int64)
+
+
 def validate_time_series(
     estimator: Any,
     X: Any,
@@ -314,6 +334,7 @@ def validate_time_series(
     reset: bool,
     fixed_length: bool,
     ensure_min_samples: int = 1,
+    allow_missing: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Validate ``X`` for an estimator and record or check what it saw in fit.
 
@@ -338,6 +359,8 @@ def validate_time_series(
         Whether the estimator needs the number of timestamps seen in fit.
     ensure_min_samples : int, default=1
         The smallest number of series accepted.
+    allow_missing : bool, default=False
+        Whether NaN may lie inside a series (see :func:`check_time_series`).
 
     Returns
     -------
@@ -346,7 +369,9 @@ def validate_time_series(
     lengths : ndarray of shape (n_samples,)
         The number of observed timestamps of each series.
     """
-    X_out, lengths = check_time_series(X, ensure_min_samples=ensure_min_samples)
+    X_out, lengths = check_time_series(
+        X, ensure_min_samples=ensure_min_samples, allow_missing=allow_missing
+    )
     frame = _is_dataframe(X)
     ragged = _is_nested_frame(X) if frame else _is_sequence_collection(X)
     if fixed_length and ragged and not reset and X_out.shape[1] < estimator.n_features_in_:

@@ -142,6 +142,12 @@ def _parser() -> argparse.ArgumentParser:
         help="with --id-column, the column that orders the rows of each series "
         "(default: the file's order)",
     )
+    cluster.add_argument(
+        "--fill-missing",
+        choices=("linear", "previous"),
+        help="fill missing values inside the series (NaN, or ? in .ts files) by linear "
+        "interpolation or by carrying the previous value forward (default: reject them)",
+    )
     cluster.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     cluster.add_argument(
         "--max-epochs", default="auto", help="pretext epochs or 'auto' (default: auto)"
@@ -294,11 +300,13 @@ def _cluster(args) -> int:
     import joblib
     from sklearn.pipeline import make_pipeline
 
-    from . import NeuralNetClusterer, PaddingTransformer, TimeSeriesScaler
+    from . import NeuralNetClusterer, PaddingTransformer, TimeSeriesImputer, TimeSeriesScaler
 
     X, names, header = read_series(args.input, args.id_column, args.time_column)
     max_epochs = args.max_epochs if args.max_epochs == "auto" else _epochs(args.max_epochs)
+    fill = [TimeSeriesImputer(method=args.fill_missing)] if args.fill_missing else []
     model = make_pipeline(
+        *fill,
         PaddingTransformer(),
         TimeSeriesScaler(),
         NeuralNetClusterer(
@@ -312,7 +320,10 @@ def _cluster(args) -> int:
     try:
         labels = model.fit_predict(X)
     except (ValueError, TypeError) as exc:
-        raise _UserError(str(exc)) from None
+        message = str(exc)
+        if "TimeSeriesImputer" in message:
+            message += " Here: pass --fill-missing linear (or previous)."
+        raise _UserError(message) from None
     names = range(len(labels)) if names is None else names
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")

@@ -1,8 +1,9 @@
 """scikit-learn transformers that prepare collections of time series.
 
+:class:`TimeSeriesImputer` fills missing values inside each series;
 :class:`PaddingTransformer` turns a ragged collection into one NaN-padded
 array; :class:`TimeSeriesScaler` z-normalises each series on its observed
-timestamps. Both return ``float32`` arrays of shape
+timestamps. All return ``float32`` arrays of shape
 ``(n_samples, n_timestamps, n_channels)``.
 """
 
@@ -18,7 +19,7 @@ from sklearn.utils.validation import check_is_fitted
 from ._validation import validate_time_series
 from ._warnings import warn
 
-__all__ = ["PaddingTransformer", "TimeSeriesScaler"]
+__all__ = ["PaddingTransformer", "TimeSeriesImputer", "TimeSeriesScaler"]
 
 
 class _TimeSeriesTransformer(TransformerMixin, BaseEstimator):
@@ -84,6 +85,8 @@ class PaddingTransformer(_TimeSeriesTransformer):
     See Also
     --------
     TimeSeriesScaler : Per-series z-normalisation that ignores padding.
+    TimeSeriesImputer : Fills missing values inside each series, in front of
+        this transformer.
     split_long_frame : The series of a DataFrame in long format, one row per
         observation, as the list this transformer pads.
 
@@ -321,3 +324,149 @@ class TimeSeriesScaler(_TimeSeriesTransformer):
             constant = std <= 1e-10 * np.abs(mean)
             X64 /= np.where(constant, 1.0, std)
         return X64.astype(np.float32)
+
+
+class TimeSeriesImputer(_TimeSeriesTransformer):
+    """Fill missing values inside each series from its own observed values.
+
+    Sensor logs and exports often have gaps: a reading lost, a channel that
+    skipped a timestamp. skts's other estimators read NaN only as padding at
+    the end of a series and reject it elsewhere; put this transformer in
+    front of them to fill the gaps along time, series by series and channel
+    by channel. Nothing is learned from other series.
+
+    Timestamps at the end of a series where every channel is NaN are
+    padding and stay NaN, so ragged collections keep their lengths (and a
+    series whose last readings are all lost ends at its last reading). A gap
+    before the first observed value of a channel takes that value, and a
+    gap after its last observed value (while other channels go on) takes
+    that one.
+
+    Parameters
+    ----------
+    method : {"linear", "previous"}, default="linear"
+        How a gap is filled: ``"linear"`` interpolates between the observed
+        values on either side (how the UCR archive filled its datasets with
+        missing values); ``"previous"`` carries the last observed value
+        forward, for readings that hold until the next one.
+
+    Attributes
+    ----------
+    n_channels_ : int
+        The number of channels seen in ``fit``.
+    n_features_in_ : int
+        The number of timestamps of the input array seen in ``fit``.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Column names, when ``fit`` saw a DataFrame with one value per column.
+
+    See Also
+    --------
+    PaddingTransformer : Pads ragged collections into one array.
+    split_long_frame : Series from a table with one row per observation.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from skts import PaddingTransformer, TimeSeriesImputer
+    >>> X = [np.array([1.0, np.nan, 3.0]), np.array([np.nan, 5.0, np.nan, 9.0])]
+    >>> TimeSeriesImputer().fit_transform(X)[:, :, 0]
+    array([[ 1.,  2.,  3., nan],
+           [ 5.,  5.,  7.,  9.]], dtype=float32)
+    >>> TimeSeriesImputer(method="previous").fit_transform(X)[1, :, 0]
+    array([5., 5., 5., 9.], dtype=float32)
+    >>> make_pipeline(TimeSeriesImputer(), PaddingTransformer()).fit_transform(X).shape
+    (2, 4, 1)
+    """
+
+    _parameter_constraints: dict = {
+        "method": [StrOptions({"linear", "previous"})],
+    }
+
+    def __init__(self, method="linear"):
+        self.method = method
+
+    def _validate(self, X, *, reset):
+        return validate_time_series(self, X, reset=reset, fixed_length=False, allow_missing=True)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Check ``X`` and record its number of channels.
+
+        Parameters
+        ----------
+        X : list of array-like, array-like or DataFrame
+            The series, NaN where values are missing.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : TimeSeriesImputer
+            The fitted transformer.
+        """
+        self._validate(X, reset=True)
+        return self
+
+    def transform(self, X):
+        """Fill the missing values of every series.
+
+        Parameters
+        ----------
+        X : list of array-like, array-like or DataFrame
+            The series, of any length, NaN where values are missing.
+
+        Returns
+        -------
+        Xt : ndarray of shape (n_samples, n_timestamps, n_channels), dtype float32
+            The filled series, NaN-padded to the longest one.
+
+        Raises
+        ------
+        ValueError
+            When a channel of a series has no observed value to fill from.
+        """
+        check_is_fitted(self)
+        X, lengths = self._validate(X, reset=False)
+        # Blocks of about a million values keep the temporaries small.
+        step = max(1, 2**20 // (X.shape[1] * X.shape[2]))
+        out = np.empty_like(X)  # X may be the caller's array
+        for start in range(0, X.shape[0], step):
+            block = slice(start, start + step)
+            out[block] = self._fill(X[block], lengths[block], start)
+        return out
+
+    def _fill(self, X, lengths, offset):
+        n_timestamps = X.shape[1]
+        steps = np.arange(n_timestamps, dtype=np.int32)[None, :, None]
+        inside = steps < lengths[:, None, None]
+        observed = ~np.isnan(X)
+        # The nearest observed timestamp at or before, and at or after, each one.
+        before = np.maximum.accumulate(np.where(observed, steps, -1), axis=1)
+        after = np.flip(
+            np.minimum.accumulate(np.flip(np.where(observed, steps, n_timestamps), 1), axis=1), 1
+        )
+        empty = inside & (before < 0) & (after == n_timestamps)
+        if empty.any():
+            i, _, c = np.argwhere(empty)[0]
+            raise ValueError(
+                f"Channel {c} of sample {offset + i} has no observed value, so there is "
+                "nothing to fill it from. Drop that series or fill the channel yourself."
+            )
+        # Before the first observed value, take it; after the last, keep the last.
+        before = np.where(before < 0, after, before)
+        after = np.where(after == n_timestamps, before, after)
+        X64 = X.astype(np.float64)
+        left = np.take_along_axis(X64, np.clip(before, 0, n_timestamps - 1), axis=1)
+        if self.method == "linear":
+            right = np.take_along_axis(X64, np.clip(after, 0, n_timestamps - 1), axis=1)
+            span = np.maximum(after - before, 1)
+            filled = left + (right - left) * (steps - before) / span
+        else:
+            filled = left
+        return np.where(inside, np.where(observed, X64, filled), np.nan)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        return tags

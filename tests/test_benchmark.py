@@ -86,6 +86,16 @@ def test_an_archive_folder_is_read_as_its_one_dataset(tmp_path):
     assert len(bench.load_benchmark_dataset(str(other))[0]) == 1
 
 
+def test_missing_values_in_a_dataset_file_are_interpolated(tmp_path):
+    path = tmp_path / "Gaps_TRAIN.tsv"
+    path.write_text("1\t0.0\tNaN\t2.0\t3.0\n2\tNaN\t1.0\t5.0\tNaN\n")
+    bench.load_benchmark_dataset.cache_clear()
+    X, y = bench.load_benchmark_dataset(str(path))
+    np.testing.assert_allclose(X[0], [0.0, 1.0, 2.0, 3.0])
+    np.testing.assert_allclose(X[1], [1.0, 1.0, 5.0])  # the trailing NaN is padding
+    assert y.tolist() == ["1", "2"]
+
+
 def test_the_archives_files_without_extension_are_read(tmp_path):
     # The UCR archive before 2018: NAME/NAME_TRAIN, comma-separated, no extension.
     folder = tmp_path / "Toy"

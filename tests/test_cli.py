@@ -164,6 +164,26 @@ def test_cluster_prints_to_stdout_and_saves_the_model(tmp_path, series, capsys):
     assert model.predict(X).shape == (24,)
 
 
+@pytest.mark.parametrize("method", ["linear", "previous"])
+def test_cluster_fills_missing_values_only_when_asked(tmp_path, series, method, capsys):
+    X, y = series
+    path = _write_inputs(tmp_path, X, y)["ts"]
+    lines = path.read_text().splitlines(keepends=True)
+    for i in range(4, len(lines), 3):  # a gap inside every third series (? in .ts files)
+        values, label = lines[i].rsplit(":", 1)
+        values = values.split(",")
+        values[2:4] = ["?", "?"]
+        lines[i] = ",".join(values) + ":" + label
+    path.write_text("".join(lines))
+    assert main(["cluster", str(path), "-k", "3", "--max-epochs", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "missing values" in err and "pass --fill-missing linear" in err
+    args = ["cluster", str(path), "-k", "3", "--max-epochs", "1", "--fill-missing", method]
+    assert main(args) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "series,label" and len(out) == 1 + len(X)
+
+
 @pytest.mark.parametrize(
     "args, message",
     [

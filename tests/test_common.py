@@ -3,7 +3,13 @@
 from sklearn.cluster import KMeans
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skts import ConsensusClusterer, NeuralNetClusterer, PaddingTransformer, TimeSeriesScaler
+from skts import (
+    ConsensusClusterer,
+    NeuralNetClusterer,
+    PaddingTransformer,
+    TimeSeriesImputer,
+    TimeSeriesScaler,
+)
 
 ANY_LENGTH = (
     "accepts series of any length at transform time by design, so it does not "
@@ -20,7 +26,7 @@ SKORCH_INIT = (
 
 
 def expected_failed_checks(estimator):
-    if isinstance(estimator, (PaddingTransformer, TimeSeriesScaler)):
+    if isinstance(estimator, (PaddingTransformer, TimeSeriesImputer, TimeSeriesScaler)):
         return {
             "check_n_features_in_after_fitting": ANY_LENGTH,
             "check_transformer_general": ANY_LENGTH,
@@ -38,6 +44,7 @@ def expected_failed_checks(estimator):
 @parametrize_with_checks(
     [
         PaddingTransformer(),
+        TimeSeriesImputer(),
         TimeSeriesScaler(),
         NeuralNetClusterer(
             max_epochs=2, batch_size=16, n_init=2, module__hidden_size=8, module__n_kernels=32

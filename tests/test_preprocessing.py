@@ -10,7 +10,7 @@ from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.pipeline import make_pipeline
 
-from skts import PaddingTransformer, TimeSeriesScaler
+from skts import NeuralNetClusterer, PaddingTransformer, TimeSeriesImputer, TimeSeriesScaler
 
 
 def test_padder_learns_longest_length_and_channels(ragged_multivariate):
@@ -174,3 +174,84 @@ def test_dataframe_input_records_feature_names():
     padder = PaddingTransformer().fit(df)
     assert padder.feature_names_in_.tolist() == list("abcd")
     assert padder.n_features_in_ == 4
+
+
+# --------------------------------------------------------------------------
+# TimeSeriesImputer
+# --------------------------------------------------------------------------
+
+PANDAS_FILL = {
+    "linear": lambda s: s.interpolate(method="linear", limit_direction="both"),
+    "previous": lambda s: s.ffill().bfill(),
+}
+
+
+@pytest.mark.filterwarnings("ignore:The axes may be swapped")
+@pytest.mark.parametrize("method", ["linear", "previous"])
+@settings(max_examples=60, deadline=None)
+@given(
+    data=st.lists(
+        arrays(
+            np.float64,
+            st.tuples(st.integers(1, 12), st.integers(1, 3)),
+            elements=st.one_of(st.floats(-1e3, 1e3), st.just(np.nan)),
+        ),
+        min_size=1,
+        max_size=6,
+    )
+)
+def test_imputer_fills_each_channel_as_pandas_does(data, method):
+    # Every channel needs one observed value; all-NaN tails are padding.
+    data = [x for x in data if (~np.isnan(x)).any(axis=0).all()] or [np.ones((3, 2))]
+    n_channels = data[0].shape[1]
+    data = [x[:, :n_channels] for x in data if x.shape[1] >= n_channels]
+    Xt = TimeSeriesImputer(method=method).fit_transform(data)
+    assert Xt.dtype == np.float32
+    for x, out in zip(data, Xt):
+        length = len(x) - int(np.argmax(~np.isnan(x).all(axis=1)[::-1]))
+        expected = pd.DataFrame(x[:length]).apply(PANDAS_FILL[method]).to_numpy()
+        np.testing.assert_allclose(out[:length], expected, rtol=1e-5, atol=1e-3)
+        assert np.isnan(out[length:]).all()
+
+
+def test_imputer_keeps_padding_and_fills_a_channel_that_ends_early():
+    X = np.array(
+        [
+            [[1.0, 10.0], [np.nan, 20.0], [3.0, np.nan], [np.nan, np.nan]],
+            [[np.nan, 5.0], [2.0, np.nan], [4.0, 7.0], [6.0, np.nan]],
+        ]
+    )
+    X32 = X.astype(np.float32)
+    Xt = TimeSeriesImputer().fit_transform(X32)
+    np.testing.assert_array_equal(np.isnan(X32), np.isnan(X))  # the input is left as it was
+    np.testing.assert_array_equal(Xt[0, :3], [[1, 10], [2, 20], [3, 20]])
+    assert np.isnan(Xt[0, 3]).all()  # padding
+    np.testing.assert_array_equal(Xt[1], [[2, 5], [2, 6], [4, 7], [6, 7]])
+    filled = PaddingTransformer().fit_transform(Xt)  # what skts's estimators accept
+    assert np.isnan(filled).sum() == 2
+
+
+def test_imputer_rejects_a_channel_with_nothing_to_fill_from():
+    X = [np.ones((3, 2)), np.array([[1.0, np.nan], [2.0, np.nan]])]
+    with pytest.raises(ValueError, match="Channel 1 of sample 1 has no observed value"):
+        TimeSeriesImputer().fit_transform(X)
+    with pytest.raises(ValueError, match="Sample 0 of X has length 0"):
+        TimeSeriesImputer().fit_transform(np.full((1, 3), np.nan))
+    with pytest.raises(ValueError, match="method"):
+        TimeSeriesImputer(method="spline").fit(X)
+
+
+def test_gaps_are_rejected_until_the_imputer_fills_them():
+    rng = np.random.RandomState(0)
+    X = [rng.normal(size=n) for n in rng.randint(20, 30, size=40)]
+    for x in X[::3]:
+        x[5:8] = np.nan
+    clusterer = NeuralNetClusterer(
+        n_clusters=2, max_epochs=2, module__hidden_size=8, module__n_kernels=32, random_state=0
+    )
+    with pytest.raises(ValueError, match=r"missing values.*TimeSeriesImputer\(\) in front"):
+        make_pipeline(PaddingTransformer(), clusterer).fit(X)
+    model = make_pipeline(TimeSeriesImputer(), PaddingTransformer(), TimeSeriesScaler(), clusterer)
+    labels = model.fit_predict(X)
+    assert labels.shape == (40,)
+    np.testing.assert_array_equal(model.predict(X), labels)

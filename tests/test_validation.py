@@ -89,7 +89,7 @@ BAD_INPUTS = [
     (
         np.array([[1.0, np.nan, 2.0]]),
         ValueError,
-        "NaN at timestamp 1, before observed values.*impute",
+        "NaN at timestamp 1, before observed values.*TimeSeriesImputer",
     ),
     (np.array([[np.nan, 1.0]]), ValueError, "padding at the start.*padding='post'"),
     (np.array([[np.nan, 1.0, 2.0], [1.0, np.nan, 2.0]]), ValueError, "missing values"),
