@@ -210,6 +210,7 @@ def test_pipeline_predicts_series_longer_and_shorter_than_in_fit():
         ({"crop_length": 0}, "'crop_length' parameter"),
         ({"kurtosis_power": -1.0}, "'kurtosis_power' parameter"),
         ({"centers": "spectral"}, "'centers' parameter"),
+        ({"module": "feedforward"}, "'module' parameter .* Got 'feedforward'"),
         ({"warm_start": True}, "warm_start=True is not supported"),
     ],
 )
