@@ -25,12 +25,32 @@ __all__ = ["PaddingTransformer", "TimeSeriesImputer", "TimeSeriesScaler"]
 class _TimeSeriesTransformer(TransformerMixin, BaseEstimator):
     """Shared fit and tags of the per-series transformers.
 
-    Both transformers accept series of any length at transform time, so
-    ``fit`` only records what it saw (``n_features_in_``, ``n_channels_``).
+    They accept series of any length at transform time, so ``fit`` only
+    records what it saw (``n_features_in_``, ``n_channels_``); a transformer
+    that learns more overrides it.
     """
 
     def _validate(self, X, *, reset):
         return validate_time_series(self, X, reset=reset, fixed_length=False)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Check ``X`` and record its number of channels.
+
+        Parameters
+        ----------
+        X : list of array-like, array-like or DataFrame
+            The series; see :func:`skts.check_time_series` for the forms.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : object
+            The fitted transformer.
+        """
+        self._validate(X, reset=True)
+        return self
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -279,25 +299,6 @@ class TimeSeriesScaler(_TimeSeriesTransformer):
         self.with_mean = with_mean
         self.with_std = with_std
 
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None):
-        """Check ``X`` and record its number of channels.
-
-        Parameters
-        ----------
-        X : list of array-like, array-like or DataFrame
-            The series.
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        self : TimeSeriesScaler
-            The fitted transformer.
-        """
-        self._validate(X, reset=True)
-        return self
-
     def transform(self, X):
         """Z-normalise every series.
 
@@ -388,25 +389,6 @@ class TimeSeriesImputer(_TimeSeriesTransformer):
 
     def _validate(self, X, *, reset):
         return validate_time_series(self, X, reset=reset, fixed_length=False, allow_missing=True)
-
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None):
-        """Check ``X`` and record its number of channels.
-
-        Parameters
-        ----------
-        X : list of array-like, array-like or DataFrame
-            The series, NaN where values are missing.
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        self : TimeSeriesImputer
-            The fitted transformer.
-        """
-        self._validate(X, reset=True)
-        return self
 
     def transform(self, X):
         """Fill the missing values of every series.
