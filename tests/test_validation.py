@@ -5,7 +5,7 @@ import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from skts import check_time_series, split_long_frame
+from skts import PaddingTransformer, check_time_series, split_long_frame
 
 
 def test_list_of_1d_series_is_padded_with_trailing_nan(ragged_univariate):
@@ -302,6 +302,25 @@ def test_split_long_frame_orders_by_dates_and_keeps_row_order_without_time():
 def test_split_long_frame_rejects_bad_frames_clearly(frame, kwargs, error, match):
     with pytest.raises(error, match=match):
         split_long_frame(frame, **kwargs)
+
+
+def test_a_frame_indexed_by_series_and_time_is_read_in_long_format():
+    # sktime's panel format: rows indexed by (instance, timepoint), columns are channels.
+    rng = np.random.default_rng(0)
+    series = {f"s{i}": rng.normal(size=(n, 2)) for i, n in enumerate([4, 6, 3])}
+    frame = _long_frame(series, rng).set_index(["id", "t"])
+    X, lengths = check_time_series(frame)
+    assert X.shape == (3, 6, 2)
+    for i, key in enumerate(frame.index.unique(level=0)):
+        np.testing.assert_allclose(X[i, : lengths[i]], series[key], rtol=1e-6)
+    assert lengths.tolist() == [len(series[k]) for k in frame.index.unique(level=0)]
+    padder = PaddingTransformer().fit(frame)
+    assert not hasattr(padder, "feature_names_in_")  # the columns are channels, not timestamps
+    assert padder.transform(frame.iloc[:9]).shape[1] == 6  # padded as in fit
+    with pytest.raises(ValueError, match="index has 3 levels"):
+        check_time_series(frame.set_index(pd.Index([0] * len(frame), name="x"), append=True))
+    with pytest.raises(TypeError, match="column 'c1' has dtype object"):
+        check_time_series(frame.astype({"c1": object}))
 
 
 # --------------------------------------------------------------------------
