@@ -134,13 +134,21 @@ def _parser() -> argparse.ArgumentParser:
         "--id-column",
         metavar="NAME",
         help="read a .csv file in long format, one row per observation: the column "
-        "that names each row's series (the other columns are its values)",
+        "that names each row's series (the other columns are its values, or those that "
+        "--value-columns names)",
     )
     cluster.add_argument(
         "--time-column",
         metavar="NAME",
         help="with --id-column, the column that orders the rows of each series "
         "(default: the file's order)",
+    )
+    cluster.add_argument(
+        "--value-columns",
+        metavar="NAME",
+        nargs="+",
+        help="with --id-column, the columns that hold the values, one channel each "
+        "(default: every other column, which must then be numeric)",
     )
     cluster.add_argument(
         "--fill-missing",
@@ -237,7 +245,9 @@ class _Input(NamedTuple):
     header: bool = False
 
 
-def _read_long_csv(path: str, id_column: str, time_column: str | None) -> _Input:
+def _read_long_csv(
+    path: str, id_column: str, time_column: str | None, value_columns: list[str] | None
+) -> _Input:
     """The series of a CSV file in long format (one row per observation), by pandas."""
     from ._validation import split_long_frame
 
@@ -252,18 +262,26 @@ def _read_long_csv(path: str, id_column: str, time_column: str | None) -> _Input
             pd.read_csv(sys.stdin if path == "-" else path),
             id_column=id_column,
             time_column=time_column,
+            value_columns=value_columns,
         )
     except TypeError as exc:
-        raise _UserError(f"could not read {_source(path)}: {exc}") from None
+        message = str(exc).replace("with value_columns=[...]", "with --value-columns")
+        raise _UserError(f"could not read {_source(path)}: {message}") from None
     return _Input(series, [str(i) for i in ids])
 
 
-def read_series(path: str, id_column: str | None = None, time_column: str | None = None) -> _Input:
+def read_series(
+    path: str,
+    id_column: str | None = None,
+    time_column: str | None = None,
+    value_columns: list[str] | None = None,
+) -> _Input:
     """Read the series of a file given to ``skts cluster`` (names and header from CSV only).
 
     With ``id_column``, a CSV file is in long format (one row per
-    observation) and is split by :func:`skts.split_long_frame`. ``"-"``
-    reads CSV from standard input.
+    observation) and is split by :func:`skts.split_long_frame`, which
+    ``time_column`` and ``value_columns`` go to. ``"-"`` reads CSV from
+    standard input.
     """
     from .datasets._loaders import archive_reader
 
@@ -271,6 +289,10 @@ def read_series(path: str, id_column: str | None = None, time_column: str | None
         raise _UserError(f"no such file: {path}")
     if time_column is not None and id_column is None:
         raise _UserError("--time-column orders the rows of each series: give --id-column too")
+    if value_columns is not None and id_column is None:
+        raise _UserError(
+            "--value-columns names the channels of a file in long format: give --id-column too"
+        )
     stem = path[:-3] if path.endswith(".gz") else path
     is_csv = path == "-" or stem.endswith(".csv")
     if id_column is not None and not is_csv:
@@ -278,7 +300,7 @@ def read_series(path: str, id_column: str | None = None, time_column: str | None
     reader = archive_reader(path)
     try:
         if id_column is not None:
-            return _read_long_csv(path, id_column, time_column)
+            return _read_long_csv(path, id_column, time_column, value_columns)
         if reader is not None:
             return _Input(reader(path)[0])
         if is_csv:
@@ -302,7 +324,7 @@ def _cluster(args) -> int:
 
     from . import NeuralNetClusterer, PaddingTransformer, TimeSeriesImputer, TimeSeriesScaler
 
-    X, names, header = read_series(args.input, args.id_column, args.time_column)
+    X, names, header = read_series(args.input, args.id_column, args.time_column, args.value_columns)
     max_epochs = args.max_epochs if args.max_epochs == "auto" else _epochs(args.max_epochs)
     fill = [TimeSeriesImputer(method=args.fill_missing)] if args.fill_missing else []
     model = make_pipeline(

@@ -132,6 +132,26 @@ def test_cluster_reads_a_long_format_csv_by_id_and_time_columns(tmp_path, series
     assert pd.read_csv(out)["series"].tolist() == order
 
 
+def test_cluster_long_format_takes_the_value_columns_named(tmp_path, series, capsys):
+    pd = pytest.importorskip("pandas")
+    X, _ = series
+    rows = [
+        {"machine": f"m{i}", "site": "north", "temperature": v, "pressure": -v}
+        for i, x in enumerate(X)
+        for v in x
+    ]
+    path = tmp_path / "logs.csv"
+    pd.DataFrame(rows).to_csv(path, index=False)
+    args = ["cluster", str(path), "-k", "3", "--max-epochs", "1", "--id-column", "machine"]
+    assert main(args) == 2
+    assert "column 'site' has dtype" in capsys.readouterr().err
+    read, _, _ = read_series(str(path), "machine", None, ["temperature", "pressure"])
+    assert read[0].shape == (len(X[0]), 2)
+    np.testing.assert_allclose(read[0][:, 1], -X[0], rtol=1e-6)
+    assert main(args + ["--value-columns", "temperature", "pressure"]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 1 + len(X)
+
+
 def test_cluster_reads_csv_from_standard_input(tmp_path, series, monkeypatch, capsys):
     import io
 
@@ -204,6 +224,11 @@ def test_cluster_fills_missing_values_only_when_asked(tmp_path, series, method, 
         (["cluster", "{bad_ts}", "-k", "2"], "could not read"),
         (["bench", "--datasets", "NoSuchSet"], "Unknown dataset 'NoSuchSet'"),
         (["cluster", "{good}", "-k", "2", "--time-column", "t"], "give --id-column too"),
+        (["cluster", "{good}", "-k", "2", "--value-columns", "v"], "give --id-column too"),
+        (
+            ["cluster", "{long}", "-k", "2", "--id-column", "machine", "--value-columns", "x"],
+            "it lacks ['x']",
+        ),
         (["cluster", "{good}", "-k", "2", "--id-column", "id"], "reads .csv files in long"),
         (["cluster", "{ts}", "-k", "2", "--id-column", "id"], "reads .csv files in long"),
         (["cluster", "{long}", "-k", "2", "--id-column", "id"], "it lacks ['id']"),
