@@ -8,6 +8,7 @@ knows nothing of torch.
 
 from __future__ import annotations
 
+import math
 import numbers
 from typing import Any
 
@@ -23,6 +24,8 @@ _IMPUTE_HINT = (
     "Fill them first: put skts.TimeSeriesImputer() in front (it interpolates each "
     "series along time and keeps the padding)."
 )
+# The most values split_long_frame puts on a grid (800 MB as float64).
+_MAX_GRID_VALUES = 10**8
 _COLLECTION_FORMS = (
     "a list of 1-D (n_timestamps,) or 2-D (n_timestamps, n_channels) arrays, "
     "a 2-D array (n_samples, n_timestamps), a 3-D array "
@@ -141,6 +144,7 @@ def split_long_frame(
     id_column: Any,
     time_column: Any = None,
     value_columns: Any = None,
+    frequency: Any = None,
 ) -> tuple[list[np.ndarray], np.ndarray]:
     """Split a DataFrame in long format (one row per observation) into its series.
 
@@ -158,13 +162,20 @@ def split_long_frame(
     time_column : column label, default=None
         The column that orders the rows of a series (numbers, dates or
         anything pandas sorts); None keeps the rows in the frame's order. Two
-        rows of one series may not share a time. Gaps are not filled: the
-        values are read as consecutive timestamps, so resample irregular
-        series first (``DataFrame.resample``). Missing values (NaN) are
-        kept; :class:`~skts.TimeSeriesImputer` fills them.
+        rows of one series may not share a time. Without ``frequency`` the
+        rows are read as consecutive timestamps, whatever their times.
+        Missing values (NaN) are kept; :class:`~skts.TimeSeriesImputer`
+        fills them.
     value_columns : column label or list of column labels, default=None
         The channels; None takes every column but ``id_column`` and
         ``time_column``, which must then all be numeric.
+    frequency : str, pandas.Timedelta or float, default=None
+        The step of a regular grid for irregularly sampled series: a
+        duration such as ``"5min"`` for a column of dates or durations, a
+        positive number for a numeric time column. Each series starts at its
+        first time; the rows that fall into one step are averaged, and a
+        step without rows is NaN (missing, for
+        :class:`~skts.TimeSeriesImputer` to fill). Needs ``time_column``.
 
     Returns
     -------
@@ -197,6 +208,13 @@ def split_long_frame(
     (['a', 'b'], [[20.0, 20.5, 21.0], [30.0, 31.0]])
     >>> PaddingTransformer().fit_transform(series).shape
     (2, 3, 1)
+
+    Irregular times, put on a grid of 1 (the step 2 of machine a has no row):
+
+    >>> logs["minute"] = [3.5, 1.0, 1.2, 2.0, 3.9]
+    >>> series, _ = split_long_frame(logs, id_column="machine", time_column="minute", frequency=1)
+    >>> [s.tolist() for s in series]
+    [[20.0, nan, 20.75], [30.0, 31.0]]
     """
     if not _is_dataframe(frame):
         raise TypeError(
@@ -226,6 +244,12 @@ def split_long_frame(
             )
     codes, ids = frame[id_column].factorize()
     codes = np.asarray(codes)
+    if frequency is not None:
+        if time_column is None:
+            raise ValueError(
+                "frequency puts each series on a regular grid of its times: give time_column too."
+            )
+        return _on_grid(frame, codes, time_column, list(value_columns), frequency), np.asarray(ids)
     if time_column is None:
         order = np.argsort(codes, kind="stable")
     else:
@@ -238,16 +262,84 @@ def split_long_frame(
             key, time = (_python(frame[c].iloc[row]) for c in (id_column, time_column))
             raise ValueError(
                 f"Series {key!r} has two rows at time {time!r}: each series needs one row per time. "
-                "Aggregate them first (DataFrame.groupby(...).mean())."
+                "Aggregate them first (DataFrame.groupby(...).mean()), or give frequency to "
+                "average the rows of each step of a regular grid."
             )
-    try:
-        values = _frame_values(frame[list(value_columns)], "of values")[order]
-    except TypeError as exc:
-        raise TypeError(f"{exc} Name the value columns with value_columns=[...].") from None
-    if len(value_columns) == 1:
-        values = values[:, 0]
+    values = _long_values(frame, value_columns)[order]
     bounds = np.cumsum(np.bincount(codes, minlength=len(ids)))[:-1]
     return np.split(values, bounds), np.asarray(ids)
+
+
+def _long_values(frame: Any, value_columns: list[Any]) -> np.ndarray:
+    """The value columns of a long frame as floats: 1-D for one column, 2-D for several."""
+    try:
+        values = _frame_values(frame[list(value_columns)], "of values")
+    except TypeError as exc:
+        raise TypeError(f"{exc} Name the value columns with value_columns=[...].") from None
+    return values[:, 0] if len(value_columns) == 1 else values
+
+
+def _on_grid(
+    frame: Any, codes: np.ndarray, time_column: Any, value_columns: list[Any], frequency: Any
+) -> list[np.ndarray]:
+    """Each series averaged over the steps of a regular grid from its first time (NaN: no row)."""
+    import pandas as pd  # frame is a DataFrame, so pandas is there
+
+    times = frame[time_column]
+    if times.dtype.kind in "iuf":
+        try:
+            step = float(frequency)
+        except (TypeError, ValueError):
+            step = math.nan
+        if not step > 0 or math.isinf(step):
+            raise ValueError(
+                f"Expected frequency to be a positive number for the numeric time column "
+                f"{time_column!r}; got {frequency!r}."
+            )
+    elif times.dtype.kind in "mM":
+        try:  # a bare number would be read as nanoseconds
+            number = isinstance(frequency, numbers.Number) and not isinstance(
+                frequency, np.timedelta64
+            )
+            step = None if number else pd.Timedelta(frequency)
+            valid = step is not None and step > pd.Timedelta(0)
+        except (TypeError, ValueError):
+            valid = False
+        if not valid:
+            raise ValueError(
+                f"Expected frequency to be a positive duration such as '5min' or "
+                f"pd.Timedelta(seconds=30) for the time column {time_column!r} of dtype "
+                f"{times.dtype}; got {frequency!r}."
+            )
+    else:
+        raise TypeError(
+            f"frequency needs times that are numbers, dates or durations; column "
+            f"{time_column!r} has dtype {times.dtype}. Convert it first, for example with "
+            "pandas.to_datetime."
+        )
+    elapsed = (times - times.groupby(codes).transform("min")) / step
+    # Rounding first keeps a time that lies on a step (0.3 / 0.1) in that step.
+    steps = np.floor(np.round(elapsed.to_numpy(dtype=np.float64), 9)).astype(np.int64)
+    values = _long_values(frame, value_columns)
+    last = np.zeros(codes.max() + 1, dtype=np.int64)
+    np.maximum.at(last, codes, steps)
+    total = int((last + 1).sum())
+    if total * len(value_columns) > _MAX_GRID_VALUES:
+        raise ValueError(
+            f"frequency={frequency!r} puts the series on {total} steps in all, for "
+            f"{len(frame)} rows: choose a longer step."
+        )
+    means = pd.DataFrame(values).groupby([codes, steps], sort=True).mean()
+    series_of, step_of = (means.index.get_level_values(i).to_numpy() for i in (0, 1))
+    averaged = means.to_numpy()
+    averaged = averaged[:, 0] if values.ndim == 1 else averaged
+    bounds = np.flatnonzero(np.diff(series_of)) + 1
+    series = []
+    for at, rows in zip(np.split(step_of, bounds), np.split(averaged, bounds)):
+        grid = np.full((at[-1] + 1,) + rows.shape[1:], np.nan)
+        grid[at] = rows
+        series.append(grid)
+    return series
 
 
 def _python(value: Any) -> Any:

@@ -151,6 +151,13 @@ def _parser() -> argparse.ArgumentParser:
         "(default: every other column, which must then be numeric)",
     )
     cluster.add_argument(
+        "--frequency",
+        metavar="STEP",
+        help="with --time-column, put irregularly sampled series on a regular grid: a "
+        "duration such as 5min for dates, a number for numeric times; rows in one step are "
+        "averaged, steps without rows are missing values (see --fill-missing)",
+    )
+    cluster.add_argument(
         "--fill-missing",
         choices=("linear", "previous"),
         help="fill missing values inside the series (NaN, or ? in .ts files) by linear "
@@ -246,7 +253,11 @@ class _Input(NamedTuple):
 
 
 def _read_long_csv(
-    path: str, id_column: str, time_column: str | None, value_columns: list[str] | None
+    path: str,
+    id_column: str,
+    time_column: str | None,
+    value_columns: list[str] | None,
+    frequency: str | None,
 ) -> _Input:
     """The series of a CSV file in long format (one row per observation), by pandas."""
     from ._validation import split_long_frame
@@ -257,12 +268,25 @@ def _read_long_csv(
         raise _UserError(
             "--id-column reads the file with pandas, which is not installed: pip install pandas"
         ) from None
+    frame = pd.read_csv(sys.stdin if path == "-" else path)
+    if (
+        frequency is not None
+        and time_column in frame
+        and frame[time_column].dtype.kind not in "iuf"
+    ):
+        try:  # CSV holds dates as text, not always in one format
+            frame[time_column] = pd.to_datetime(frame[time_column], format="mixed")
+        except (ValueError, TypeError) as exc:
+            raise _UserError(
+                f"--frequency: could not read column {time_column!r} as dates: {exc}"
+            ) from None
     try:
         series, ids = split_long_frame(
-            pd.read_csv(sys.stdin if path == "-" else path),
+            frame,
             id_column=id_column,
             time_column=time_column,
             value_columns=value_columns,
+            frequency=frequency,
         )
     except TypeError as exc:
         message = str(exc).replace("with value_columns=[...]", "with --value-columns")
@@ -275,13 +299,15 @@ def read_series(
     id_column: str | None = None,
     time_column: str | None = None,
     value_columns: list[str] | None = None,
+    frequency: str | None = None,
 ) -> _Input:
     """Read the series of a file given to ``skts cluster`` (names and header from CSV only).
 
     With ``id_column``, a CSV file is in long format (one row per
     observation) and is split by :func:`skts.split_long_frame`, which
-    ``time_column`` and ``value_columns`` go to. ``"-"`` reads CSV from
-    standard input.
+    ``time_column``, ``value_columns`` and ``frequency`` go to (a time
+    column of text is read as dates for ``frequency``). ``"-"`` reads CSV
+    from standard input.
     """
     from .datasets._loaders import archive_reader
 
@@ -289,6 +315,11 @@ def read_series(
         raise _UserError(f"no such file: {path}")
     if time_column is not None and id_column is None:
         raise _UserError("--time-column orders the rows of each series: give --id-column too")
+    if frequency is not None and time_column is None:
+        raise _UserError(
+            "--frequency puts each series on a regular grid of its times: give --id-column "
+            "and --time-column too"
+        )
     if value_columns is not None and id_column is None:
         raise _UserError(
             "--value-columns names the channels of a file in long format: give --id-column too"
@@ -300,7 +331,7 @@ def read_series(
     reader = archive_reader(path)
     try:
         if id_column is not None:
-            return _read_long_csv(path, id_column, time_column, value_columns)
+            return _read_long_csv(path, id_column, time_column, value_columns, frequency)
         if reader is not None:
             return _Input(reader(path)[0])
         if is_csv:
@@ -324,7 +355,9 @@ def _cluster(args) -> int:
 
     from . import NeuralNetClusterer, PaddingTransformer, TimeSeriesImputer, TimeSeriesScaler
 
-    X, names, header = read_series(args.input, args.id_column, args.time_column, args.value_columns)
+    X, names, header = read_series(
+        args.input, args.id_column, args.time_column, args.value_columns, args.frequency
+    )
     max_epochs = args.max_epochs if args.max_epochs == "auto" else _epochs(args.max_epochs)
     fill = [TimeSeriesImputer(method=args.fill_missing)] if args.fill_missing else []
     model = make_pipeline(

@@ -132,6 +132,32 @@ def test_cluster_reads_a_long_format_csv_by_id_and_time_columns(tmp_path, series
     assert pd.read_csv(out)["series"].tolist() == order
 
 
+def test_cluster_puts_irregular_dates_on_a_grid_with_frequency(tmp_path, series, capsys):
+    pd = pytest.importorskip("pandas")
+    X, _ = series
+    rng = np.random.default_rng(0)
+    start = pd.Timestamp("2026-01-01")
+    rows = []
+    for i, x in enumerate(X):
+        seconds = np.cumsum(rng.uniform(30, 90, size=len(x)))  # one reading a minute, roughly
+        for s, v in zip(seconds, x):
+            rows.append({"machine": f"m{i}", "at": (start + pd.Timedelta(seconds=s)).isoformat()})
+            rows[-1]["value"] = v
+    path = tmp_path / "logs.csv"
+    pd.DataFrame(rows).to_csv(path, index=False)
+    read, names, _ = read_series(str(path), "machine", "at", None, "1min")
+    assert names == [f"m{i}" for i in range(len(X))]
+    total = sum(len(x) for x in X)
+    assert sum(int(np.sum(~np.isnan(r))) for r in read) < total  # steps averaged
+    assert any(np.isnan(r).any() for r in read)  # and steps without rows
+    args = ["cluster", str(path), "-k", "3", "--max-epochs", "1", "--id-column", "machine"]
+    args += ["--time-column", "at", "--frequency", "1min", "--fill-missing", "linear"]
+    assert main(args) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 1 + len(X)
+    assert main(args[:-6] + ["--frequency", "1min"]) == 2
+    assert "give --id-column and --time-column too" in capsys.readouterr().err
+
+
 def test_cluster_long_format_takes_the_value_columns_named(tmp_path, series, capsys):
     pd = pytest.importorskip("pandas")
     X, _ = series

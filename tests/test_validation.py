@@ -304,6 +304,60 @@ def test_split_long_frame_rejects_bad_frames_clearly(frame, kwargs, error, match
         split_long_frame(frame, **kwargs)
 
 
+def test_split_long_frame_puts_irregular_times_on_a_grid():
+    frame = pd.DataFrame(
+        {
+            "id": ["a", "a", "a", "a", "b", "b"],
+            "at": pd.to_datetime(
+                ["2026-01-01 00:16", "2026-01-01 00:00", "2026-01-01 00:04", "2026-01-01 00:07"]
+                + ["2026-01-02 09:00", "2026-01-02 09:01"]
+            ),
+            "v": [4.0, 1.0, 3.0, 2.0, 5.0, np.nan],
+            "w": [0.0, 0.0, 1.0, 1.0, 9.0, 7.0],
+        }
+    )
+    series, ids = split_long_frame(frame, id_column="id", time_column="at", frequency="5min")
+    assert ids.tolist() == ["a", "b"]
+    # a: steps 0 (00:00, 00:04 averaged), 1 (00:07), 2 (no row), 3 (00:16); b: one step
+    np.testing.assert_array_equal(series[0], [[2.0, 0.5], [2.0, 1.0], [np.nan, np.nan], [4.0, 0.0]])
+    np.testing.assert_array_equal(series[1], [[5.0, 8.0]])  # NaN values do not count
+    numeric = frame.assign(at=[1.6, 0.0, 0.4, 0.7, 50.0, 50.1])
+    by_number, _ = split_long_frame(numeric, id_column="id", time_column="at", frequency=0.5)
+    np.testing.assert_array_equal(by_number[0], series[0])
+    exact, _ = split_long_frame(
+        numeric.assign(at=[0.3, 0.0, 0.1, 0.2, 0.0, 0.1]),
+        id_column="id",
+        time_column="at",
+        value_columns="v",
+        frequency=0.1,
+    )
+    np.testing.assert_array_equal(exact[0], [1.0, 3.0, 2.0, 4.0])  # 0.3 / 0.1 is step 3
+
+
+@pytest.mark.parametrize(
+    "time, frequency, error, match",
+    [
+        ("dates", 5, ValueError, "positive duration such as '5min'.* got 5"),
+        ("dates", "-5min", ValueError, "positive duration"),
+        ("numbers", "5min", ValueError, "positive number for the numeric time column"),
+        ("numbers", 0, ValueError, "positive number"),
+        ("text", "5min", TypeError, "dtype (object|str).*pandas.to_datetime"),
+        ("numbers", 1e-9, ValueError, "steps in all, for 3 rows: choose a longer step"),
+    ],
+)
+def test_split_long_frame_rejects_a_bad_frequency_clearly(time, frequency, error, match):
+    times = {
+        "dates": pd.to_datetime(["2026-01-01", "2026-01-02", "2026-01-03"]),
+        "numbers": [0.0, 1.0, 2.0],
+        "text": ["a", "b", "c"],
+    }[time]
+    frame = pd.DataFrame({"id": [1, 1, 1], "t": times, "v": [1.0, 2.0, 3.0]})
+    with pytest.raises(error, match=match):
+        split_long_frame(frame, id_column="id", time_column="t", frequency=frequency)
+    with pytest.raises(ValueError, match="give time_column too"):
+        split_long_frame(frame, id_column="id", frequency=frequency)
+
+
 def test_a_frame_indexed_by_series_and_time_is_read_in_long_format():
     # sktime's panel format: rows indexed by (instance, timepoint), columns are channels.
     rng = np.random.default_rng(0)
