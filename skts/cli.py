@@ -145,10 +145,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     cluster.add_argument(
         "--value-columns",
-        metavar="NAME",
-        nargs="+",
-        help="with --id-column, the columns that hold the values, one channel each "
-        "(default: every other column, which must then be numeric)",
+        metavar="NAMES",
+        type=lambda text: text.split(","),
+        help="with --id-column, the comma-separated columns that hold the values, one "
+        "channel each (default: every other column, which must then be numeric)",
     )
     cluster.add_argument(
         "--frequency",

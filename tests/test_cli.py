@@ -174,7 +174,7 @@ def test_cluster_long_format_takes_the_value_columns_named(tmp_path, series, cap
     read, _, _ = read_series(str(path), "machine", None, ["temperature", "pressure"])
     assert read[0].shape == (len(X[0]), 2)
     np.testing.assert_allclose(read[0][:, 1], -X[0], rtol=1e-6)
-    assert main(args + ["--value-columns", "temperature", "pressure"]) == 0
+    assert main(args + ["--value-columns", "temperature,pressure"]) == 0
     assert len(capsys.readouterr().out.splitlines()) == 1 + len(X)
 
 
