@@ -30,8 +30,7 @@ _COLLECTION_FORMS = (
     "a list of 1-D (n_timestamps,) or 2-D (n_timestamps, n_channels) arrays, "
     "a 2-D array (n_samples, n_timestamps), a 3-D array "
     "(n_samples, n_timestamps, n_channels) (numpy, or a torch tensor on any device), a "
-    "pandas DataFrame with one series per row or indexed by (series, time), or a PyTorch "
-    "Dataset of series"
+    "pandas DataFrame with one series per row or a PyTorch Dataset of series"
 )
 
 
@@ -54,10 +53,10 @@ def check_time_series(
         shape ``(n_timestamps_i,)`` or ``(n_timestamps_i, n_channels)``. A
         2-D array holds univariate series, one per row. A DataFrame holds one
         series per row: either one value per column, or (nested) one
-        array-like per cell with the columns as channels; or, when its rows
-        are indexed by (series, time) as sktime's panels are, one row per
-        observation with the columns as channels (series in the order their
-        ids first appear, ``X.index.unique(level=0)``). A map-style
+        array-like per cell with the columns as channels. Rows with a
+        several-level index are ambiguous (a series, or an observation as in
+        sktime's panels) and raise an error that shows both readings. A
+        map-style
         PyTorch ``Dataset`` (such as :class:`skts.datasets.TimeSeriesDataset`
         or ``TensorDataset``) holds one series per item, or per
         ``(input, target)`` pair, whose target is ignored. NaN at the end of
@@ -115,9 +114,8 @@ def check_time_series(
     if isinstance(X, (str, bytes, dict, numbers.Number)):
         raise TypeError(f"Expected {name} to be {_COLLECTION_FORMS}; got {type(X).__name__}.")
     if _is_dataframe(X):
-        if _is_long_frame(X):
-            X_out = _pad(_series_from_sequence(_series_from_index(X, name), name), name, dtype)
-        elif _is_nested_frame(X):
+        _reject_multiindex_rows(X, name)
+        if _is_nested_frame(X):
             X_out = _pad(_series_from_nested_frame(X, name), name, dtype)
         else:
             X_out = _array_path(_frame_values(X, name), name, dtype)
@@ -471,7 +469,7 @@ def validate_time_series(
         X, ensure_min_samples=ensure_min_samples, allow_missing=allow_missing
     )
     frame = _is_dataframe(X)
-    ragged = _is_long_frame(X) or _is_nested_frame(X) if frame else _is_sequence_collection(X)
+    ragged = _is_nested_frame(X) if frame else _is_sequence_collection(X)
     if fixed_length and ragged and not reset and X_out.shape[1] < estimator.n_features_in_:
         # Series given one by one are padded to the longest of the batch, an
         # accident of the batch: pad them as in fit. An array's width is kept.
@@ -515,25 +513,19 @@ def _is_dataframe(X: Any) -> bool:
     return hasattr(X, "iloc") and hasattr(X, "columns")
 
 
-def _is_long_frame(X: Any) -> bool:
-    """A DataFrame with one row per observation, indexed by (series, time), as sktime's panels."""
-    return X.index.nlevels > 1
-
-
-def _series_from_index(X: Any, name: str) -> list[np.ndarray]:
-    """The series of a DataFrame indexed by (series, time): split_long_frame on its index."""
-    if X.index.nlevels != 2:
-        raise ValueError(
-            f"Expected the rows of the DataFrame {name} to be indexed by (series, time); its "
-            f"index has {X.index.nlevels} levels {list(X.index.names)}. Drop the outer levels "
-            "or reset them into one series id first."
-        )
-    _check_numeric_columns(X, name)
-    # Positional labels: the index levels may share names with the columns.
-    frame = X.set_axis(range(2, 2 + X.shape[1]), axis=1)
-    frame.index = frame.index.set_names([0, 1])
-    series, _ = split_long_frame(frame.reset_index(), id_column=0, time_column=1)
-    return series
+def _reject_multiindex_rows(X: Any, name: str) -> None:
+    """A DataFrame whose rows have several index levels is ambiguous: say how to read it."""
+    if X.index.nlevels < 2:
+        return
+    levels = [n if n is not None else f"level_{i}" for i, n in enumerate(X.index.names)]
+    raise ValueError(
+        f"The rows of the DataFrame {name} have a {X.index.nlevels}-level index {levels}, "
+        "so skts cannot tell what a row is. If each row is an observation of the series "
+        f"that the first level names (sktime's panel format), pass "
+        f"split_long_frame({name}.reset_index(), id_column={levels[0]!r}, "
+        f"time_column={levels[1]!r})[0]; if each row is a whole series, pass "
+        f"{name}.reset_index(drop=True)."
+    )
 
 
 def _is_nested_frame(X: Any) -> bool:
@@ -581,17 +573,13 @@ def _is_arraylike(x: Any) -> bool:
 
 
 def _frame_values(X: Any, name: str) -> np.ndarray:
-    _check_numeric_columns(X, name)
-    return X.to_numpy(dtype=np.float64, na_value=np.nan)
-
-
-def _check_numeric_columns(X: Any, name: str) -> None:
     non_numeric = [c for c, kind in zip(X.columns, X.dtypes) if not _numeric_dtype(kind)]
     if non_numeric:
         raise TypeError(
             f"Expected numeric values in every column of the DataFrame {name}; "
             f"column {non_numeric[0]!r} has dtype {X.dtypes[non_numeric[0]]}."
         )
+    return X.to_numpy(dtype=np.float64, na_value=np.nan)
 
 
 def _numeric_dtype(dtype: Any) -> bool:

@@ -358,23 +358,24 @@ def test_split_long_frame_rejects_a_bad_frequency_clearly(time, frequency, error
         split_long_frame(frame, id_column="id", frequency=frequency)
 
 
-def test_a_frame_indexed_by_series_and_time_is_read_in_long_format():
-    # sktime's panel format: rows indexed by (instance, timepoint), columns are channels.
+def test_a_frame_with_a_multi_level_row_index_is_ambiguous_and_says_how_to_read_it():
+    # sktime's panels index rows by (instance, timepoint), one observation per row; a
+    # pivot table indexes whole series by two keys. The error gives both readings.
     rng = np.random.default_rng(0)
     series = {f"s{i}": rng.normal(size=(n, 2)) for i, n in enumerate([4, 6, 3])}
     frame = _long_frame(series, rng).set_index(["id", "t"])
-    X, lengths = check_time_series(frame)
-    assert X.shape == (3, 6, 2)
+    with pytest.raises(ValueError, match="2-level index") as info:
+        check_time_series(frame)
+    message = str(info.value)
+    assert "split_long_frame(X.reset_index(), id_column='id', time_column='t')[0]" in message
+    assert "X.reset_index(drop=True)" in message
+    X, lengths = check_time_series(
+        split_long_frame(frame.reset_index(), id_column="id", time_column="t")[0]
+    )
     for i, key in enumerate(frame.index.unique(level=0)):
-        np.testing.assert_allclose(X[i, : lengths[i]], series[key], rtol=1e-6)
-    assert lengths.tolist() == [len(series[k]) for k in frame.index.unique(level=0)]
-    padder = PaddingTransformer().fit(frame)
-    assert not hasattr(padder, "feature_names_in_")  # the columns are channels, not timestamps
-    assert padder.transform(frame.iloc[:9]).shape[1] == 6  # padded as in fit
-    with pytest.raises(ValueError, match="index has 3 levels"):
-        check_time_series(frame.set_index(pd.Index([0] * len(frame), name="x"), append=True))
-    with pytest.raises(TypeError, match="column 'c1' has dtype object"):
-        check_time_series(frame.astype({"c1": object}))
+        np.testing.assert_array_equal(X[i, : lengths[i]], series[key].astype(np.float32))
+    with pytest.raises(ValueError, match=r"\['level_0', 'level_1'\].*reset_index\(drop=True\)"):
+        PaddingTransformer().fit(pd.DataFrame(np.ones((2, 5)), index=[[0, 0], [1, 2]]))
 
 
 # --------------------------------------------------------------------------
