@@ -25,6 +25,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 from sklearn.pipeline import make_pipeline
 
+from ._warnings import warn
 from .cluster import NeuralNetClusterer, make_kmeans_baseline
 from .datasets import (
     BUNDLED_DATASETS,
@@ -108,21 +109,27 @@ def load_benchmark_dataset(name: str) -> tuple[list[np.ndarray] | np.ndarray, np
             Xp, yp = archive_reader(path)(path)
             X.extend(Xp)
             y.extend(yp)
-        return _fill_gaps(X), np.asarray(y)
+        return _fill_gaps(X, name), np.asarray(y)
     reader = archive_reader(name) if os.path.isfile(name) else None
     if reader is not None:
         X, y = reader(name)
-        return _fill_gaps(X), y
+        return _fill_gaps(X, name), y
     raise ValueError(
         f"Unknown dataset {name!r}: expected one of {', '.join(DEFAULT_DATASETS)}, or the path "
         "of a .ts/.tsv/.txt file or of a folder of NAME_TRAIN/NAME_TEST files."
     )
 
 
-def _fill_gaps(X: list[np.ndarray]) -> list[np.ndarray]:
+def _fill_gaps(X: list[np.ndarray], name: str) -> list[np.ndarray]:
     """The series with their missing values interpolated, or as they are without any."""
-    if not any(np.isnan(x).any() for x in X):
+    gaps = sum(bool(np.isnan(x).any()) for x in X)
+    if not gaps:
         return X
+    warn(
+        f"{gaps} of the {len(X)} series of {dataset_label(name)} have missing values; "
+        "they were filled by linear interpolation along time.",
+        UserWarning,
+    )
     filled = TimeSeriesImputer().fit_transform(X)
     return PaddingTransformer().fit(filled).inverse_transform(filled)
 

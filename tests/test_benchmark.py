@@ -90,7 +90,8 @@ def test_missing_values_in_a_dataset_file_are_interpolated(tmp_path):
     path = tmp_path / "Gaps_TRAIN.tsv"
     path.write_text("1\t0.0\tNaN\t2.0\t3.0\n2\tNaN\t1.0\t5.0\tNaN\n")
     bench.load_benchmark_dataset.cache_clear()
-    X, y = bench.load_benchmark_dataset(str(path))
+    with pytest.warns(UserWarning, match="2 of the 2 series of Gaps have missing values"):
+        X, y = bench.load_benchmark_dataset(str(path))
     np.testing.assert_allclose(X[0], [0.0, 1.0, 2.0, 3.0])
     np.testing.assert_allclose(X[1], [1.0, 1.0, 5.0])  # the trailing NaN is padding
     assert y.tolist() == ["1", "2"]
