@@ -41,7 +41,7 @@ from ._device import resolve_device
 from ._sampling import sample_rows
 from ._validation import series_lengths, validate_time_series
 from ._warnings import warn
-from .nn import ClusteringModel, HybridEncoder, MaskedMSELoss, split_padding
+from .nn import ClusteringModel, HybridEncoder, MaskedMSELoss, draw_hidden_spans, split_padding
 from .nn.losses import kl_clustering_loss, student_t_assignment, target_distribution
 from .preprocessing import PaddingTransformer, TimeSeriesScaler
 
@@ -93,7 +93,8 @@ class NeuralNetClusterer(
 
     1. **pretext**: the encoder (``module``) learns from the series alone by
        masked reconstruction: a fraction ``mask_ratio`` of the observed
-       timestamps is hidden and must be predicted (``criterion``);
+       timestamps is hidden, in spans (``mask_span``), and must be
+       predicted (``criterion``);
     2. **centres**: every feature of the embeddings is standardised,
        heavy-tailed features are down-weighted (``kurtosis_power``), the
        encoder's ``feature_weights`` are applied when it has them, and the
@@ -168,6 +169,14 @@ class NeuralNetClusterer(
     mask_ratio : float, default=0.3
         The fraction of timestamps hidden by the masked-reconstruction
         pretext, in [0, 1). With 0 the encoder is a plain autoencoder.
+    mask_span : float, default=0.0625
+        The mean length of a hidden span, as a fraction of each series'
+        length (1/16), in [0, 1]: the pretext hides the same share of a
+        shape whatever the sampling rate, where isolated hidden timestamps
+        could be filled in by interpolating their neighbours. Spans are
+        never shorter on average than when each timestamp is hidden
+        independently, which 0 gives everywhere
+        (:func:`skts.nn.draw_hidden_spans`).
     crop_length : int or None, default=512
         In the pretext phase, series longer than this are trained on a random
         window of ``crop_length`` timestamps, a new one at every step, which
@@ -332,6 +341,7 @@ class NeuralNetClusterer(
         "batch_size": [Interval(Integral, 1, None, closed="left"), Options(Integral, {-1})],
         "standardize": ["boolean"],
         "mask_ratio": [Interval(Real, 0, 1, closed="left")],
+        "mask_span": [Interval(Real, 0, 1, closed="both")],
         "crop_length": [Interval(Integral, 1, None, closed="left"), None],
         "n_components": [
             Interval(Integral, 1, None, closed="left"),
@@ -363,6 +373,7 @@ class NeuralNetClusterer(
         batch_size=64,
         standardize=True,
         mask_ratio=0.3,
+        mask_span=0.0625,
         crop_length=512,
         n_components=0.9,
         kurtosis_power=6.0,
@@ -415,6 +426,7 @@ class NeuralNetClusterer(
         self.n_clusters = n_clusters
         self.standardize = standardize
         self.mask_ratio = mask_ratio
+        self.mask_span = mask_span
         self.crop_length = crop_length
         self.n_components = n_components
         self.kurtosis_power = kurtosis_power
@@ -530,7 +542,11 @@ class NeuralNetClusterer(
                 kwargs.setdefault("n_timestamps", self.n_features_in_)
         encoder = self.initialized_instance(self.module, kwargs)
         self.module_ = ClusteringModel(
-            encoder, self.n_clusters, mask_ratio=self.mask_ratio, alpha=self.alpha
+            encoder,
+            self.n_clusters,
+            mask_ratio=self.mask_ratio,
+            mask_span=self.mask_span,
+            alpha=self.alpha,
         )
         return self
 
@@ -572,17 +588,19 @@ class NeuralNetClusterer(
     def validation_step(self, batch, **fit_params):
         """skorch's validation step, on the loss that training minimises.
 
-        Timestamps are hidden as in training (``mask_ratio``), drawn once
-        per series from a fixed seed, so every epoch scores the same ones:
-        ``valid_loss`` then compares with ``train_loss``, and
-        ``EarlyStopping`` on it follows the pretext task (:meth:`score`
-        hides timestamps the same way).
+        Timestamps are hidden as in training (``mask_ratio``,
+        ``mask_span``), drawn once per series from a fixed seed, so every
+        epoch scores the same ones: ``valid_loss`` then compares with
+        ``train_loss``, and ``EarlyStopping`` on it follows the pretext task
+        (:meth:`score` hides timestamps the same way).
         """
         Xi, yi = batch
         rows = to_tensor(yi, device="cpu").long().view(-1)  # the series' rows in fit's X
         hidden = self.__dict__.get("_validation_hidden")
         if hidden is None or hidden.shape[1] != Xi.shape[1]:  # outside fit
-            hidden = _held_out_hidden(int(rows.max()) + 1, Xi.shape[1], self.mask_ratio)
+            observed = torch.zeros((int(rows.max()) + 1, Xi.shape[1]), dtype=torch.bool)
+            observed[rows] = split_padding(to_tensor(Xi, device="cpu"))[1]
+            hidden = _held_out_hidden(observed, self.mask_ratio, self.mask_span)
         hidden = hidden[rows].to(self.device)
         return super().validation_step(batch, hidden=hidden, **fit_params)
 
@@ -720,7 +738,7 @@ class NeuralNetClusterer(
             x, mask = self._batch_tensors(sample)
             encoder.calibrate(x, mask)
         if self.train_split is not None:
-            self._validation_hidden = _held_out_hidden(*X.shape[:2], self.mask_ratio)
+            self._validation_hidden = self._held_out(X)
         self.notify("on_train_begin", X=X, y=None)
         self.phase_ = "pretext"
         self.n_iter_ = 0
@@ -1116,20 +1134,26 @@ class NeuralNetClusterer(
         """
         return self.fit(X).labels_
 
+    def _held_out(self, X):
+        """The timestamps of each series of the padded array ``X`` that validation hides."""
+        observed = torch.from_numpy(~np.isnan(X).all(axis=2))
+        return _held_out_hidden(observed, self.mask_ratio, self.mask_span)
+
     def score(self, X, y=None):
         """Negative loss of the trained objective on ``X`` (higher is better).
 
         The error of reconstructing the timestamps that training would hide
-        (``mask_ratio`` of each series', drawn per row of ``X`` from a fixed
-        seed, so models scored on the same series are scored on the same
-        timestamps), averaged over all of them whatever the batching, plus
+        (``mask_ratio`` of each series', in spans, drawn per row of ``X``
+        from a fixed seed, so models scored on the same series are scored on
+        the same timestamps), averaged over all of them whatever the
+        batching, plus
         the clustering loss when ``clustering_loss`` is set (its target
         distribution is computed per inference batch): the loss training
         minimises, on these series, as ``valid_loss`` is. The network is
         trained to fill in hidden timestamps, not to copy visible ones, so
         this is what measures it. It lets ``GridSearchCV`` compare settings
-        without labels; it is not comparable across encoders, ``mask_ratio``
-        or ``gamma``, and without ``clustering_loss`` it does not depend on
+        without labels; it is not comparable across encoders, ``mask_ratio``,
+        ``mask_span`` or ``gamma``, and without ``clustering_loss`` it does not depend on
         ``n_clusters``, so it cannot choose the number of clusters. With
         labels, prefer
         :data:`skts.metrics.CLUSTERING_SCORERS`.
@@ -1148,7 +1172,7 @@ class NeuralNetClusterer(
         """
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
-        hidden = _held_out_hidden(*X.shape[:2], self.mask_ratio)
+        hidden = self._held_out(X)
         reconstruction = clustering = 0.0
         scored = 0  # timestamps the reconstruction is scored on
         with self._on_device():
@@ -1170,14 +1194,14 @@ class NeuralNetClusterer(
         return -(reconstruction / max(scored, 1) + clustering / X.shape[0])
 
 
-def _held_out_hidden(n_samples, n_timestamps, ratio):
-    """The timestamps ``valid_loss`` and ``score`` hide: a fraction ``ratio`` of each row's.
+def _held_out_hidden(observed, ratio, span):
+    """The timestamps ``valid_loss`` and ``score`` hide, drawn as in training.
 
     Drawn from a generator of its own with a fixed seed, so a row hides the
     same timestamps every time and the global random state is untouched.
     """
     generator = torch.Generator().manual_seed(_MASK_SEED)
-    return torch.rand((n_samples, n_timestamps), generator=generator) < ratio
+    return draw_hidden_spans(observed, ratio, span, generator=generator)
 
 
 def _input_standardisation(X):

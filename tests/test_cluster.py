@@ -206,6 +206,7 @@ def test_pipeline_predicts_series_longer_and_shorter_than_in_fit():
         ({"max_epochs": "forever"}, "'max_epochs' parameter"),
         ({"clustering_loss": "kmeans"}, "'clustering_loss' parameter"),
         ({"mask_ratio": 1.0}, "'mask_ratio' parameter"),
+        ({"mask_span": -0.1}, "'mask_span' parameter"),
         ({"n_components": 1.5}, "'n_components' parameter"),
         ({"crop_length": 0}, "'crop_length' parameter"),
         ({"kurtosis_power": -1.0}, "'kurtosis_power' parameter"),
@@ -273,6 +274,28 @@ def test_set_params_reaches_module_optimizer_and_iterator(blobs_series):
     est.fit(X)
     assert est.module_.encoder.learned.blocks[0].conv.out_channels == 5
     assert est.optimizer_.param_groups[0]["weight_decay"] == 0.01
+
+
+def test_mask_span_reaches_the_pretext_and_its_validation(blobs_series, monkeypatch):
+    import skts.nn.model as model_module
+
+    X, _ = blobs_series
+    spans = []
+    draw = model_module.draw_hidden_spans
+
+    def recording(mask, ratio, span, generator=None):
+        spans.append((ratio, span))
+        return draw(mask, ratio, span, generator)
+
+    monkeypatch.setattr(model_module, "draw_hidden_spans", recording)
+    est = fast_clusterer(n_clusters=3, random_state=0, mask_ratio=0.2, mask_span=0.25).fit(X)
+    assert est.module_.mask_span == 0.25
+    assert spans and set(spans) == {(0.2, 0.25)}
+    # score hides what training would: longer spans are harder to fill in.
+    hidden = est._held_out(X.astype(np.float32))
+    wide = est.set_params(mask_span=0.5)._held_out(X.astype(np.float32))
+    assert hidden.float().mean() == pytest.approx(0.2, abs=0.05)
+    assert (wide[:, 1:] & wide[:, :-1]).sum() > (hidden[:, 1:] & hidden[:, :-1]).sum()
 
 
 def test_fit_ignores_labels(blobs_series):

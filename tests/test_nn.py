@@ -3,7 +3,7 @@ import pytest
 import torch
 from torch.nn import functional as F
 
-from skts.nn import ConvEncoder, HybridEncoder, RandomConvEncoder, split_padding
+from skts.nn import ConvEncoder, HybridEncoder, RandomConvEncoder, draw_hidden_spans, split_padding
 from skts.nn._masking import masked_lspv, masked_ppv
 from skts.nn.encoders import _whole_windows
 from skts.nn.losses import student_t_assignment
@@ -286,3 +286,48 @@ def test_hybrid_weight_candidates_give_one_row_each():
 def test_bad_learned_weight_is_an_error(learned_weight):
     with pytest.raises(ValueError, match="learned_weight should be a float >= 0 or a non-empty"):
         HybridEncoder(1, 30, learned_weight=learned_weight)
+
+
+def _hidden_runs(hidden):
+    """Lengths of the runs of True in each row of a boolean array."""
+    runs = []
+    for row in hidden.numpy():
+        edges = np.diff(np.concatenate([[0], row.astype(int), [0]]))
+        runs.extend(np.flatnonzero(edges == -1) - np.flatnonzero(edges == 1))
+    return np.asarray(runs)
+
+
+@pytest.mark.parametrize("length, span", [(128, 1 / 16), (400, 1 / 16), (128, 1 / 8)])
+def test_hidden_spans_hide_the_ratio_in_runs_as_long_as_asked(length, span):
+    generator = torch.Generator().manual_seed(0)
+    mask = torch.ones(3000, length, dtype=torch.bool)
+    hidden = draw_hidden_spans(mask, 0.3, span, generator=generator)
+    assert hidden.float().mean().item() == pytest.approx(0.3, abs=0.01)
+    # Every position alike (the chain starts stationary), and runs of the mean asked.
+    assert hidden.float().mean(0).min().item() > 0.27
+    inner = _hidden_runs(hidden[:, 1:-1] & ~hidden[:, :1] & ~hidden[:, -1:])
+    assert inner.mean() == pytest.approx(span * length, rel=0.15)
+
+
+def test_hidden_spans_at_zero_hide_each_timestamp_independently():
+    generator = torch.Generator().manual_seed(0)
+    hidden = draw_hidden_spans(torch.ones(20000, 24, dtype=torch.bool), 0.3, 0.0, generator)
+    assert hidden.float().mean().item() == pytest.approx(0.3, abs=0.005)
+    both = (hidden[:, 1:] & hidden[:, :-1]).float().mean().item()
+    assert both == pytest.approx(0.3**2, abs=0.005)  # as Bernoulli(0.3) draws would be
+    # Short series reach the floor: span * length below 1 / (1 - ratio).
+    short = draw_hidden_spans(torch.ones(20000, 24, dtype=torch.bool), 0.3, 1 / 16, generator)
+    assert (short[:, 1:] & short[:, :-1]).float().mean().item() == pytest.approx(0.09, abs=0.01)
+
+
+def test_hidden_spans_follow_each_rows_length_and_never_hide_padding():
+    mask = torch.zeros(4000, 256, dtype=torch.bool)
+    mask[:2000, :64] = True
+    mask[2000:] = True
+    hidden = draw_hidden_spans(mask, 0.3, 1 / 8, generator=torch.Generator().manual_seed(1))
+    assert not (hidden & ~mask).any()
+    short, long = _hidden_runs(hidden[:2000, :64]), _hidden_runs(hidden[2000:])
+    assert long.mean() > 2.5 * short.mean()  # 32 against 8 on average, ends cut short
+    assert not draw_hidden_spans(mask, 0.0, 1 / 8).any()
+    again = draw_hidden_spans(mask, 0.3, 1 / 8, generator=torch.Generator().manual_seed(1))
+    assert torch.equal(hidden, again)

@@ -4,7 +4,7 @@ Pure ``torch.nn``: nothing here imports scikit-learn. The estimator in
 :mod:`skts.cluster` drives these modules.
 """
 
-from ._masking import masked_max, masked_mean, split_padding
+from ._masking import draw_hidden_spans, masked_max, masked_mean, split_padding
 from .encoders import ConvEncoder, FeedForward, HybridEncoder, RandomConvEncoder
 from .losses import MaskedMSELoss, kl_clustering_loss, student_t_assignment, target_distribution
 from .model import ClusteringModel
@@ -16,6 +16,7 @@ __all__ = [
     "HybridEncoder",
     "MaskedMSELoss",
     "RandomConvEncoder",
+    "draw_hidden_spans",
     "kl_clustering_loss",
     "masked_max",
     "masked_mean",

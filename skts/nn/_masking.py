@@ -1,10 +1,17 @@
-"""Masked pooling over the time axis: padding never reaches an embedding."""
+"""Masks over the time axis: padding never reaches an embedding, and the pretext's hidden spans."""
 
 from __future__ import annotations
 
 import torch
 
-__all__ = ["masked_lspv", "masked_max", "masked_mean", "masked_ppv", "split_padding"]
+__all__ = [
+    "draw_hidden_spans",
+    "masked_lspv",
+    "masked_max",
+    "masked_mean",
+    "masked_ppv",
+    "split_padding",
+]
 
 
 def split_padding(X: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -24,6 +31,78 @@ def split_padding(X: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """
     nan = torch.isnan(X)
     return torch.where(nan, torch.zeros((), dtype=X.dtype, device=X.device), X), ~nan.all(-1)
+
+
+def draw_hidden_spans(
+    mask: torch.Tensor,
+    ratio: float,
+    span: float,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """Draw the timestamps a masked-reconstruction pretext hides, in spans.
+
+    Each row alternates between runs of visible and hidden timestamps of
+    geometric lengths (a two-state Markov chain, as in Zerveas et al.,
+    2021), so that a fraction ``ratio`` of the timestamps is hidden on
+    average. Hidden runs have mean length ``span`` times the row's number
+    of observed timestamps, so the pretext hides the same share of a shape
+    whatever the sampling rate; they are never shorter on average than
+    ``1 / (1 - ratio)``, where the chain hides each timestamp independently
+    with probability ``ratio`` (``span=0`` gives that everywhere).
+
+    Parameters
+    ----------
+    mask : torch.Tensor of shape (batch, n_timestamps), dtype bool
+        True on observed timestamps.
+    ratio : float
+        The expected fraction of hidden timestamps, in [0, 1).
+    span : float
+        The mean length of a hidden run as a fraction of each row's length.
+    generator : torch.Generator, default=None
+        The source of randomness; None uses torch's global one.
+
+    Returns
+    -------
+    hidden : torch.Tensor of shape (batch, n_timestamps), dtype bool
+        True on the hidden timestamps, all of them observed.
+
+    References
+    ----------
+    .. [1] G. Zerveas, S. Jayaraman, D. Patel, A. Bhamidipaty and C. Eickhoff,
+       "A transformer-based framework for multivariate time series
+       representation learning", KDD 2021.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skts.nn import draw_hidden_spans
+    >>> mask = torch.ones(1000, 128, dtype=torch.bool)
+    >>> hidden = draw_hidden_spans(mask, 0.3, span=1 / 16, generator=torch.Generator().manual_seed(0))
+    >>> round(hidden.float().mean().item(), 2)
+    0.3
+    """
+    n_rows, n_timestamps = mask.shape
+    if ratio <= 0:
+        return torch.zeros_like(mask)
+    lengths = mask.sum(dim=1, keepdim=True).float()
+    mean_hidden = torch.clamp(span * lengths, min=1.0 / (1.0 - ratio))
+    leave_hidden = 1.0 / mean_hidden
+    leave_visible = leave_hidden * ratio / (1.0 - ratio)
+    # The chain starts in its stationary state; run k then has the other
+    # state than run k - 1, and n_timestamps runs (each at least 1 long)
+    # cover the row.
+    first = torch.rand((n_rows, 1), generator=generator, device=mask.device) < ratio
+    runs = torch.arange(n_timestamps, device=mask.device)
+    hidden_run = first ^ (runs % 2 == 1)
+    leave = torch.where(hidden_run, leave_hidden, leave_visible)
+    u = torch.rand((n_rows, n_timestamps), generator=generator, device=mask.device)
+    run_lengths = torch.floor(torch.log(u) / torch.log1p(-leave)) + 1  # geometric, >= 1
+    ends = torch.cumsum(run_lengths, dim=1).clamp(max=n_timestamps).long()
+    # Every run's end switches the state from there on.
+    switches = torch.zeros((n_rows, n_timestamps + 1), device=mask.device)
+    switches.scatter_add_(1, ends, torch.ones_like(u))
+    switched = torch.cumsum(switches[:, :n_timestamps], dim=1)
+    return (first ^ (switched % 2 == 1)) & mask
 
 
 def masked_mean(h: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ._masking import split_padding
+from ._masking import draw_hidden_spans, split_padding
 from .losses import student_t_assignment
 
 __all__ = ["ClusteringModel"]
@@ -25,9 +25,10 @@ class ClusteringModel(nn.Module):
     - ``target``: the timestamps the reconstruction loss is scored on.
 
     In training mode a fraction ``mask_ratio`` of the observed timestamps is
-    hidden (set to 0) before encoding and becomes the reconstruction target
-    (masked reconstruction); otherwise the target is every observed
-    timestamp. ``forward(X, hidden)`` hides the timestamps that the boolean
+    hidden (set to 0) before encoding, in spans whose mean length is
+    ``mask_span`` of each series' (:func:`draw_hidden_spans`), and becomes
+    the reconstruction target (masked reconstruction); otherwise the target
+    is every observed timestamp. ``forward(X, hidden)`` hides the timestamps that the boolean
     tensor ``hidden`` (batch, n_timestamps) marks instead, in either mode:
     a validation loss then measures what training minimises, on timestamps
     chosen once. While ``pretext_only`` is True, ``q`` and ``e``
@@ -42,6 +43,9 @@ class ClusteringModel(nn.Module):
         The number of centres.
     mask_ratio : float, default=0.3
         The fraction of timestamps hidden in training mode.
+    mask_span : float, default=0.0625
+        The mean length of a hidden span as a fraction of the series'
+        length; 0 hides timestamps independently.
     alpha : float, default=1.0
         Degrees of freedom of the Student's t kernel.
 
@@ -62,11 +66,12 @@ class ClusteringModel(nn.Module):
     [0, 4, 8, 12, 16]
     """
 
-    def __init__(self, encoder, n_clusters, *, mask_ratio=0.3, alpha=1.0):
+    def __init__(self, encoder, n_clusters, *, mask_ratio=0.3, mask_span=0.0625, alpha=1.0):
         super().__init__()
         self.encoder = encoder
         self.pretext_only = False
         self.mask_ratio = mask_ratio
+        self.mask_span = mask_span
         self.alpha = alpha
         dim = encoder.embedding_dim
         self.register_buffer("offset", torch.zeros(dim))
@@ -93,7 +98,7 @@ class ClusteringModel(nn.Module):
         x, mask = split_padding(X)
         target = mask
         if hidden is None and self.training and self.mask_ratio > 0:
-            hidden = torch.rand(mask.shape, device=X.device) < self.mask_ratio
+            hidden = draw_hidden_spans(mask, self.mask_ratio, self.mask_span)
         if hidden is not None:
             hidden = hidden & mask
             x = x.masked_fill(hidden[..., None], 0.0)
