@@ -56,11 +56,10 @@ def check_time_series(
         array-like per cell with the columns as channels. Rows with a
         several-level index are ambiguous (a series, or an observation as in
         sktime's panels) and raise an error that shows both readings. A
-        map-style
-        PyTorch ``Dataset`` (such as :class:`skts.datasets.TimeSeriesDataset`
-        or ``TensorDataset``) holds one series per item, or per
-        ``(input, target)`` pair, whose target is ignored. NaN at the end of
-        a series marks padding.
+        map-style PyTorch ``Dataset`` (such as
+        :class:`skts.datasets.TimeSeriesDataset` or ``TensorDataset``) holds
+        one series per item, or per ``(input, target)`` pair, whose target is
+        ignored. NaN at the end of a series marks padding.
     name : str, default="X"
         The name used for the input in error messages.
     ensure_min_samples : int, default=1
