@@ -28,10 +28,10 @@ class ClusteringModel(nn.Module):
     hidden (set to 0) before encoding, in spans whose mean length is
     ``mask_span`` of each series' (:func:`draw_hidden_spans`), and becomes
     the reconstruction target (masked reconstruction); otherwise the target
-    is every observed timestamp. ``forward(X, hidden)`` hides the timestamps that the boolean
-    tensor ``hidden`` (batch, n_timestamps) marks instead, in either mode:
-    a validation loss then measures what training minimises, on timestamps
-    chosen once. While ``pretext_only`` is True, ``q`` and ``e``
+    is every observed timestamp. ``forward(X, hidden)`` hides the
+    timestamps that the boolean tensor ``hidden`` (batch, n_timestamps)
+    marks instead, in either mode: a validation loss then measures what
+    training minimises, on timestamps chosen once. While ``pretext_only`` is True, ``q`` and ``e``
     are None and only the reconstruction is computed, through the encoder's
     ``reconstruct(x, mask)`` when it has one (a cheaper pass).
 
