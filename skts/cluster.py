@@ -34,6 +34,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 from skorch import NeuralNet
 from skorch.dataset import Dataset
+from skorch.exceptions import NotInitializedError
 from skorch.utils import to_tensor
 from torch.utils.data import DataLoader, Subset
 
@@ -243,7 +244,10 @@ class NeuralNetClusterer(
         so ``EarlyStopping`` can watch it.
     callbacks : list of skorch callbacks, default=None
         For example ``skorch.callbacks.ProgressBar()`` or ``EarlyStopping``
-        (which ends the current phase only).
+        (which ends the current phase only). Each training phase is one
+        training run for them (``on_train_begin`` to ``on_train_end``), so
+        ``load_best=True`` (``EarlyStopping``, ``Checkpoint``) restores the
+        pretext's best encoder before the clustering space is computed.
     predict_nonlinearity : callable or None, default=None
         skorch's output transform; unused by ``predict``, ``predict_proba``
         and ``transform``, which compute their own outputs.
@@ -309,7 +313,9 @@ class NeuralNetClusterer(
     -----
     Save a fitted clusterer with ``pickle`` or ``joblib``: everything users
     read is numpy, so a model fitted on a GPU loads and predicts on a
-    CPU-only machine. ``set_params(device=...)`` after ``fit`` moves the
+    CPU-only machine. skorch's ``save_params`` and ``load_params`` move the
+    network's weights alone, into a clusterer fitted on series of the same
+    shape. ``set_params(device=...)`` after ``fit`` moves the
     network at the next prediction. On a GPU, cuDNN may make fits differ
     slightly between runs unless ``torch.use_deterministic_algorithms(True)``.
 
@@ -495,6 +501,25 @@ class NeuralNetClusterer(
         super().__setstate__(state)
         if requested == "auto":
             self.device = "auto"
+
+    def load_params(self, f_params=None, *args, checkpoint=None, **kwargs):
+        """skorch's ``load_params``, into a clusterer that ``fit`` has sized.
+
+        The network's shape depends on the series ``fit`` saw (channels,
+        length, size of the clustering space), so weights load only into a
+        clusterer fitted on series of the same shape, and they bring the
+        network alone, not the input standardisation nor ``labels_``. Save
+        and load a whole fitted clusterer with ``pickle`` or ``joblib``.
+        """
+        sized = hasattr(self, "n_features_in_") and hasattr(self, "module_")
+        if not sized and (f_params is not None or checkpoint is not None):
+            raise NotInitializedError(
+                f"{type(self).__name__}.load_params needs a clusterer fitted on series of the "
+                "same shape as those the weights were trained on: the network is sized in fit, "
+                "and initialize() alone builds it for 1-channel series of unknown length. To "
+                "save and load a fitted clusterer, use pickle or joblib."
+            )
+        return super().load_params(f_params, *args, checkpoint=checkpoint, **kwargs)
 
     @contextmanager
     def _on_device(self):
@@ -739,13 +764,13 @@ class NeuralNetClusterer(
             encoder.calibrate(x, mask)
         if self.train_split is not None:
             self._validation_hidden = self._held_out(X)
-        self.notify("on_train_begin", X=X, y=None)
         self.phase_ = "pretext"
         self.n_iter_ = 0
         if any(p.requires_grad for p in encoder.parameters()):
             self.module_.pretext_only = True
             try:
-                self._run_epochs(X, index, self._pretext_epochs(X, index))
+                with self._training_run(X):
+                    self._run_epochs(X, index, self._pretext_epochs(X, index))
             finally:
                 self.module_.pretext_only = False
 
@@ -772,9 +797,9 @@ class NeuralNetClusterer(
 
         refine = self.clustering_loss is not None and self.clustering_epochs > 0
         if refine:
-            self._fit_clustering_phase(X, index, q.argmax(axis=1))
+            with self._training_run(X, new_loss=True):
+                self._fit_clustering_phase(X, index, q.argmax(axis=1))
             q = self._outputs(X)[0]
-        self.notify("on_train_end", X=X, y=None)
 
         self.labels_ = q.argmax(axis=1)
         self.cluster_centers_ = self.module_.centers.detach().cpu().numpy().copy()
@@ -796,15 +821,40 @@ class NeuralNetClusterer(
         steps_per_epoch = math.ceil(n_train / batch)
         return max(1, math.ceil(_AUTO_STEPS / steps_per_epoch))
 
+    @contextmanager
+    def _training_run(self, X, new_loss=False):
+        """Bracket one training phase with skorch's ``on_train_begin`` and ``on_train_end``.
+
+        Callbacks see each phase as a training run of its own, so those
+        that restore the best weights at its end (``EarlyStopping`` or
+        ``Checkpoint`` with ``load_best=True``) restore the pretext's
+        encoder before the clustering space is computed from it, and the
+        clustering phase's model after it. A phase with ``new_loss``
+        minimises another loss than the one before it: the best scores
+        the callbacks remember are forgotten, so that its first epoch is
+        compared with its own epochs only.
+        """
+        self.notify("on_train_begin", X=X, y=None)
+        if new_loss:
+            for _, callback in self.callbacks_:
+                better = getattr(callback, "lower_is_better", None)
+                if hasattr(callback, "best_score_") and better is not None:
+                    callback.best_score_ = np.inf if better else -np.inf
+        yield
+        self.notify("on_train_end", X=X, y=None)
+
     def _run_epochs(self, X, index, epochs):
+        """Train ``epochs`` epochs; return whether a callback (``EarlyStopping``) stopped them."""
         if epochs <= 0:
-            return
+            return False
         before = len(self.history)
+        stopped = False
         try:
             self.fit_loop(X, index, epochs=epochs)
         except KeyboardInterrupt:  # EarlyStopping ends this phase only
-            pass
+            stopped = True
         self.n_iter_ += len(self.history) - before
+        return stopped
 
     def _fit_clustering_phase(self, X, index, labels):
         self.phase_ = "clustering"
@@ -822,8 +872,10 @@ class NeuralNetClusterer(
             epochs = min(
                 self.update_interval, self.clustering_epochs - update * self.update_interval
             )
-            self._run_epochs(X, index, epochs)
+            stopped = self._run_epochs(X, index, epochs)
             self.history.record("changed", changed)
+            if stopped:
+                break
 
     def _choose_space(self, Z, seed):
         """``(offset, projection, centers)`` of the clustering space.

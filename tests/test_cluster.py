@@ -358,6 +358,111 @@ def test_callbacks_lr_scheduler_and_checkpoint(blobs_series, tmp_path):
     assert any(row.get("event_cp") for row in est.history_)
 
 
+class _EncoderByEpoch(Callback):
+    """Keep a copy of the encoder's weights at the end of every epoch."""
+
+    def initialize(self):
+        self.weights_ = {}
+        return self
+
+    def on_epoch_end(self, net, **kwargs):
+        state = net.module_.encoder.state_dict()
+        self.weights_[len(net.history)] = {k: v.clone() for k, v in state.items()}
+
+
+@pytest.mark.parametrize(
+    "restore",
+    [
+        lambda d: EarlyStopping(patience=3, threshold=0.0, load_best=True),
+        lambda d: Checkpoint(monitor="valid_loss_best", dirname=str(d), load_best=True),
+    ],
+    ids=["early_stopping", "checkpoint"],
+)
+def test_callbacks_that_load_the_best_weights_restore_the_pretext_encoder(
+    blobs_series, tmp_path, restore
+):
+    X, _ = blobs_series
+    record = _EncoderByEpoch()
+    est = fast_clusterer(
+        n_clusters=3,
+        max_epochs=8,
+        lr=0.05,
+        random_state=0,
+        train_split=ValidSplit(4),
+        callbacks=[("record", record), ("restore", restore(tmp_path))],
+    ).fit(X)
+    losses = est.history_[:, "valid_loss"]
+    best = int(np.argmin(losses)) + 1
+    # The last epoch trained is not the best: weights were restored (Checkpoint
+    # also restores the history of the best epoch, so its last row is the best).
+    assert best < max(record.weights_)
+    weights = est.module_.encoder.state_dict()
+    for name, value in record.weights_[best].items():
+        torch.testing.assert_close(weights[name], value, rtol=0, atol=0)
+    # The clustering space was computed from the restored encoder.
+    assert est.module_.projection.shape[1] < est.module_.projection.shape[0]
+    np.testing.assert_array_equal(est.predict(X), est.labels_)
+
+
+def test_checkpoint_load_best_with_a_clustering_phase(blobs_series, tmp_path):
+    # The clustering phase minimises another loss: its best epoch is its own,
+    # never a pretext epoch (whose network has no clustering space yet).
+    X, _ = blobs_series
+    est = fast_clusterer(
+        n_clusters=3,
+        random_state=0,
+        clustering_loss="idec",
+        gamma=100.0,  # a clustering loss far above the pretext's
+        clustering_epochs=3,
+        train_split=ValidSplit(4),
+        callbacks=[Checkpoint(monitor="valid_loss_best", dirname=str(tmp_path), load_best=True)],
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a collapsed toy cluster may warn
+        est.fit(X)
+    phases = est.history_[:, "phase"]
+    losses = est.history_[:, "valid_loss"]
+    first = phases.index("clustering")
+    assert losses[first] > min(losses[:first])  # worse than the pretext's best...
+    assert est.history_[first, "valid_loss_best"]  # ...yet the best of its phase
+    assert est.module_.projection.shape[1] < est.module_.projection.shape[0]
+    np.testing.assert_array_equal(est.predict_proba(X).argmax(1), est.labels_)
+
+
+def test_early_stopping_ends_the_clustering_phase(blobs_series):
+    X, _ = blobs_series
+    est = fast_clusterer(
+        n_clusters=3,
+        random_state=0,
+        clustering_loss="idec",
+        clustering_epochs=40,
+        tol=0.0,
+        callbacks=[EarlyStopping(monitor="train_loss", patience=1, threshold=10.0)],
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est.fit(X)
+    phases = est.history_[:, "phase"]
+    assert 0 < phases.count("clustering") < 40
+    assert est.labels_.shape == (60,)
+
+
+def test_load_params_needs_a_fitted_clusterer_of_the_same_shape(blobs_series, tmp_path):
+    X, _ = blobs_series
+    params = dict(n_clusters=3, n_components=4)
+    source = fast_clusterer(random_state=0, **params).fit(X)
+    source.save_params(f_params=str(tmp_path / "params.pt"))
+    with pytest.raises(NotFittedError, match="fitted on series of the same shape.*pickle"):
+        fresh = fast_clusterer(**params)
+        fresh.initialize()
+        fresh.load_params(f_params=str(tmp_path / "params.pt"))
+    target = fast_clusterer(random_state=1, **params).fit(X)
+    assert not np.allclose(target.transform(X), source.transform(X))
+    target.load_params(f_params=str(tmp_path / "params.pt"))
+    np.testing.assert_allclose(target.transform(X), source.transform(X), rtol=1e-5, atol=1e-5)
+    np.testing.assert_array_equal(target.predict(X), source.predict(X))
+
+
 def test_encoder_without_reconstruction_needs_no_pretext(blobs_series):
     class NoDecoder(torch.nn.Module):
         def __init__(self, n_channels=1):
