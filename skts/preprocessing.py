@@ -52,6 +52,39 @@ class _TimeSeriesTransformer(TransformerMixin, BaseEstimator):
         self._validate(X, reset=True)
         return self
 
+    def set_output(self, *, transform=None):
+        """Accept scikit-learn's output container; the output stays a NumPy array.
+
+        The series come out as one 3-D array, which no DataFrame holds, so
+        ``"pandas"`` and ``"polars"`` leave it as it is, as
+        ``sklearn.set_config(transform_output=...)`` does. The method lets
+        ``Pipeline.set_output`` reach the steps after this one: a
+        clusterer's embeddings then come as a DataFrame.
+
+        Parameters
+        ----------
+        transform : {"default", "pandas", "polars"} or None, default=None
+            The container that scikit-learn transformers would return.
+
+        Returns
+        -------
+        self : object
+            The transformer, unchanged.
+
+        Examples
+        --------
+        >>> from sklearn.pipeline import make_pipeline
+        >>> from skts import NeuralNetClusterer, PaddingTransformer
+        >>> model = make_pipeline(PaddingTransformer(), NeuralNetClusterer(n_clusters=2))
+        >>> model = model.set_output(transform="pandas")  # the embeddings as a DataFrame
+        """
+        if transform not in (None, "default", "pandas", "polars"):
+            raise ValueError(
+                "transform should be one of 'default', 'pandas', 'polars' or None; "
+                f"got {transform!r}."
+            )
+        return self
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         # NaN is padding at the end of a series, not a missing value anywhere,

@@ -92,6 +92,23 @@ def test_transform_lives_in_the_space_of_the_centres(blobs_series):
     np.testing.assert_allclose(est.fit_transform(X), est.transform(X), rtol=1e-5, atol=1e-5)
 
 
+def test_pipeline_set_output_gives_the_embeddings_as_a_dataframe():
+    X, _ = make_time_series_clusters(n_samples_per_cluster=10, random_state=0)
+    model = make_pipeline(
+        PaddingTransformer(), TimeSeriesScaler(), fast_clusterer(n_clusters=3, random_state=0)
+    )
+    frame = model.set_output(transform="pandas").fit(X).transform(X)
+    assert list(frame.columns) == list(model[-1].get_feature_names_out())
+    assert frame.shape == (30, len(frame.columns))
+    # The padded series cannot be a DataFrame: the steps before keep arrays.
+    assert isinstance(model[:2].transform(X), np.ndarray)
+    np.testing.assert_array_equal(
+        frame.to_numpy(), model.set_output(transform="default").transform(X)
+    )
+    with pytest.raises(ValueError, match="one of 'default', 'pandas'.*got 'arrow'"):
+        PaddingTransformer().set_output(transform="arrow")
+
+
 def test_embeddings_have_feature_names_and_pandas_output(blobs_series):
     X, _ = blobs_series
     est = fast_clusterer(n_clusters=3, random_state=0).fit(X)
