@@ -26,6 +26,10 @@ _IMPUTE_HINT = (
 )
 # The most values split_long_frame puts on a grid (800 MB as float64).
 _MAX_GRID_VALUES = 10**8
+# Column names that mark a DataFrame in long format (one row per observation).
+_LONG_FORMAT_COLUMNS = frozenset(
+    {"id", "series", "series_id", "time", "timestamp", "date", "datetime"}
+)
 _COLLECTION_FORMS = (
     "a list of 1-D (n_timestamps,) or 2-D (n_timestamps, n_channels) arrays, "
     "a 2-D array (n_samples, n_timestamps), a 3-D array "
@@ -117,7 +121,7 @@ def check_time_series(
         if _is_nested_frame(X):
             X_out = _pad(_series_from_nested_frame(X, name), name, dtype)
         else:
-            X_out = _array_path(_frame_values(X, name), name, dtype)
+            X_out = _array_path(_wide_frame_values(X, name), name, dtype)
     elif _is_torch_dataset(X):
         X_out = _pad(_series_from_sequence(_dataset_inputs(X, name), name), name, dtype)
     elif _is_sequence_collection(X):
@@ -569,6 +573,32 @@ def _dataset_inputs(X: Any, name: str) -> list[Any]:
 
 def _is_arraylike(x: Any) -> bool:
     return hasattr(x, "__len__") and not isinstance(x, (str, bytes, dict))
+
+
+def _wide_frame_values(X: Any, name: str) -> np.ndarray:
+    """The values of a DataFrame read as one series per row, its columns being timestamps.
+
+    A DataFrame in long format (one row per observation, with id and time
+    columns) would be read as many short series: a text or date column is
+    an error and a column named like an id or a time a warning, each
+    naming :func:`split_long_frame`.
+    """
+    hint = (
+        f" If each row of {name} is one observation (long format), split it into its "
+        f"series first: skts.split_long_frame({name}, id_column=..., time_column=...)[0]."
+    )
+    try:
+        values = _frame_values(X, name)
+    except TypeError as exc:
+        raise TypeError(f"{exc}{hint}") from None
+    named = [c for c in X.columns if isinstance(c, str) and c.lower() in _LONG_FORMAT_COLUMNS]
+    if named:
+        warn(
+            f"The DataFrame {name} has a column named {named[0]!r}, but a DataFrame is read "
+            f"as one series per row, each column a timestamp.{hint}",
+            UserWarning,
+        )
+    return values
 
 
 def _frame_values(X: Any, name: str) -> np.ndarray:

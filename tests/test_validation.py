@@ -1,3 +1,5 @@
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -376,6 +378,22 @@ def test_a_frame_with_a_multi_level_row_index_is_ambiguous_and_says_how_to_read_
         np.testing.assert_array_equal(X[i, : lengths[i]], series[key].astype(np.float32))
     with pytest.raises(ValueError, match=r"\['level_0', 'level_1'\].*reset_index\(drop=True\)"):
         PaddingTransformer().fit(pd.DataFrame(np.ones((2, 5)), index=[[0, 0], [1, 2]]))
+
+
+def test_a_frame_in_long_format_read_as_rows_of_series_names_split_long_frame():
+    rng = np.random.default_rng(0)
+    series = {f"s{i}": rng.normal(size=(n, 1)) for i, n in enumerate([4, 6, 3])}
+    frame = _long_frame(series, rng)  # text ids: not a table of numbers
+    with pytest.raises(TypeError, match="column 'id' has dtype.*long format.*split_long_frame"):
+        check_time_series(frame)
+    numbered = frame.assign(id=frame["id"].str[1:].astype(int))  # numeric ids are read...
+    with pytest.warns(UserWarning, match="column named 'id'.*split_long_frame") as caught:
+        X, _ = check_time_series(numbered)
+    assert X.shape == (13, 3, 1) and caught[0].filename == __file__  # ...one row, one series
+    wide = pd.DataFrame(rng.normal(size=(3, 5)), columns=[f"t{i}" for i in range(5)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a wide frame, whatever its column names, is silent
+        assert check_time_series(wide)[0].shape == (3, 5, 1)
 
 
 # --------------------------------------------------------------------------
