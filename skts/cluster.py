@@ -16,10 +16,8 @@ from sklearn.base import (
     ClusterMixin,
     TransformerMixin,
 )
-from sklearn.cluster import AgglomerativeClustering, KMeans
-from sklearn.decomposition import PCA
+from sklearn.cluster import KMeans
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.metrics import adjusted_rand_score, pairwise_distances_argmin
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from sklearn.utils import check_random_state
@@ -36,10 +34,11 @@ from skorch import NeuralNet
 from skorch.dataset import Dataset
 from skorch.exceptions import NotInitializedError
 from skorch.utils import to_tensor
-from torch.utils.data import DataLoader, Subset
+from torch.utils.data import DataLoader
 
+from ._batching import LengthGroupedBatches, dataset_lengths, filled, random_crops, trimmed
 from ._device import resolve_device
-from ._sampling import sample_rows
+from ._space import choose_space, find_centers
 from ._validation import series_lengths, validate_time_series
 from ._warnings import warn
 from .nn import ClusteringModel, HybridEncoder, MaskedMSELoss, draw_hidden_spans, split_padding
@@ -64,20 +63,6 @@ _TRAIN_TIMESTAMPS = 64 * 1024
 # Seed of the timestamps that valid_loss and score hide (mask_ratio of each
 # series'), drawn per row: every epoch, and every model, hides the same.
 _MASK_SEED = 0
-# Series used to estimate the standardisation and PCA of the clustering space.
-_SPACE_SAMPLES = 20_000
-# Ward linkage holds n * (n - 1) / 2 distances: 100 MB and about 2 s at 5 000.
-_WARD_SAMPLES = 5_000
-# The stability of a partition: centres found again on 80 % subsamples of at
-# most _STABILITY_SAMPLES series, _STABILITY_DRAWS times. Another weighting
-# of the features replaces the encoder's first only when the first's
-# instability exceeds _STABILITY_MARGIN times the other's by more than
-# _STABILITY_FLOOR, so that two near-zero estimates never decide
-# (benchmarks/NOTES.md).
-_STABILITY_SAMPLES = 500
-_STABILITY_DRAWS = 50
-_STABILITY_MARGIN = 2.0
-_STABILITY_FLOOR = 0.05
 
 
 def _never(estimator):
@@ -588,7 +573,7 @@ class NeuralNetClusterer(
 
         When the encoder is ``padding_invariant`` and the training series
         differ in length, each batch of the pretext phase holds series of
-        similar lengths (``_LengthGroupedBatches``) and is trimmed to its
+        similar lengths (``LengthGroupedBatches``) and is trimmed to its
         longest series: a ragged collection then trains on fewer padded
         timestamps. Series of one length, other phases, and loaders set
         through ``iterator_train`` (another class, a sampler,
@@ -602,13 +587,13 @@ class NeuralNetClusterer(
             return super().get_iterator(dataset, training)
         if not self._padding_invariant():
             return super().get_iterator(dataset, training)
-        lengths = _dataset_lengths(dataset)
+        lengths = dataset_lengths(dataset)
         if lengths is None or lengths.min() == lengths.max():
             return super().get_iterator(dataset, training)
         size = kwargs.pop("batch_size", self.batch_size)
         size = len(dataset) if size == -1 else size
         kwargs.pop("shuffle")
-        return DataLoader(dataset, batch_sampler=_LengthGroupedBatches(lengths, size), **kwargs)
+        return DataLoader(dataset, batch_sampler=LengthGroupedBatches(lengths, size), **kwargs)
 
     def validation_step(self, batch, **fit_params):
         """skorch's validation step, on the loss that training minimises.
@@ -640,10 +625,10 @@ class NeuralNetClusterer(
         """
         Xi, yi = batch
         if self.phase_ == "pretext" and self._padding_invariant():
-            Xi = _trimmed(to_tensor(Xi, device=self.device))
+            Xi = trimmed(to_tensor(Xi, device=self.device))
         crop = self.phase_ == "pretext" and self.crop_length is not None
         if crop and Xi.shape[1] > self.crop_length:
-            Xi = _random_crops(to_tensor(Xi, device=self.device), self.crop_length)
+            Xi = random_crops(to_tensor(Xi, device=self.device), self.crop_length)
         size = max(1, _TRAIN_TIMESTAMPS // Xi.shape[1])
         if Xi.shape[0] <= size:
             return super().train_step_single((Xi, yi), **fit_params)
@@ -878,34 +863,26 @@ class NeuralNetClusterer(
                 break
 
     def _choose_space(self, Z, seed):
-        """``(offset, projection, centers)`` of the clustering space.
+        """``(offset, projection, centers)`` of the clustering space (``skts._space``).
 
-        With one weighting of the features, its space, unmeasured: there is
-        nothing to choose. With several (rows of the encoder's
-        ``feature_weights``), the first unless its instability exceeds
-        ``_STABILITY_MARGIN`` times the lowest of the others' by more than
-        ``_STABILITY_FLOOR``, in which case that one. Sets
-        ``space_instability_`` and ``space_index_``.
+        The candidates are the rows of the encoder's ``feature_weights``.
+        Sets ``space_instability_`` and ``space_index_``.
         """
-        candidates = self._candidate_weights(Z.shape[1])
-        choose = len(candidates) > 1
-        spaces, instability = [], np.full(len(candidates), np.nan)
-        for i, weights in enumerate(candidates):
-            offset, projection = self._clustering_space(Z, seed, weights)
-            embedded = (Z - offset) @ projection
-            centers = self._find_centers(embedded, seed)
-            spaces.append((offset, projection, centers))
-            if choose:
-                instability[i] = self._instability(embedded, centers, seed)
-        index = 0
-        if choose:
-            others = np.arange(1, len(candidates))
-            best = others[np.argmin(instability[others])]
-            if instability[0] > _STABILITY_MARGIN * instability[best] + _STABILITY_FLOOR:
-                index = int(best)
-        self.space_instability_ = instability
-        self.space_index_ = index
-        return spaces[index]
+
+        def find(embedded):
+            return find_centers(
+                embedded, self.n_clusters, method=self.centers, n_init=self.n_init, seed=seed
+            )
+
+        space, self.space_index_, self.space_instability_ = choose_space(
+            Z,
+            self._candidate_weights(Z.shape[1]),
+            find,
+            seed,
+            kurtosis_power=self.kurtosis_power,
+            n_components=self.n_components,
+        )
+        return space
 
     def _candidate_weights(self, n_features):
         """The rows of the encoder's ``feature_weights`` as float64 arrays, or ``[None]``."""
@@ -920,76 +897,6 @@ class NeuralNetClusterer(
                 f"(n_candidates, {n_features}); got shape {weights.shape}."
             )
         return list(np.atleast_2d(weights))
-
-    def _instability(self, embedded, centers, seed):
-        """1 - the mean ARI between the partition and those found on subsamples.
-
-        On at most ``_STABILITY_SAMPLES`` series, ``_STABILITY_DRAWS`` times:
-        the centres are found again (``centers``) on a random 80 % of them,
-        and the labels they give are compared with those of ``centers``.
-        0 means every subsample finds the same partition; NaN when a
-        subsample would hold fewer series than ``n_clusters``.
-        """
-        rng = np.random.RandomState(seed)
-        embedded = sample_rows(embedded, _STABILITY_SAMPLES, rng)
-        labels = pairwise_distances_argmin(embedded, centers)
-        n_draw = int(0.8 * embedded.shape[0])
-        if n_draw < self.n_clusters:
-            return float("nan")
-        agreement = []
-        for _ in range(_STABILITY_DRAWS):
-            rows = rng.choice(embedded.shape[0], n_draw, replace=False)
-            again = pairwise_distances_argmin(
-                embedded[rows], self._find_centers(embedded[rows], seed)
-            )
-            agreement.append(adjusted_rand_score(labels[rows], again))
-        return 1.0 - float(np.mean(agreement))
-
-    def _clustering_space(self, Z, seed, feature_weights=None):
-        """Standardise, weight, then PCA: the affine map to the clustering space.
-
-        Heavy-tailed features are down-weighted (``kurtosis_power``) and
-        ``feature_weights`` (one weighting of the encoder's), when given,
-        applied. Means, scales, weights and components are estimated on at
-        most ``_SPACE_SAMPLES`` series (all of them on smaller sets);
-        constant features get weight 0.
-        """
-        rng = np.random.RandomState(seed)
-        Z = sample_rows(Z, _SPACE_SAMPLES, rng)
-        Z = Z.astype(np.float64)
-        offset = Z.mean(axis=0)
-        std = Z.std(axis=0)
-        scale = np.where(std > 1e-8, 1.0 / np.where(std > 1e-8, std, 1.0), 0.0)
-        standardised = (Z - offset) * scale
-        weights = np.ones(Z.shape[1])
-        if self.kurtosis_power > 0:
-            weights *= _tail_weights(standardised, self.kurtosis_power)
-        if feature_weights is not None:
-            weights *= feature_weights
-        scale *= weights
-        standardised *= weights
-        projection = np.diag(scale)
-        if self.n_components is not None and Z.shape[0] > 1 and np.any(scale > 0):
-            n_components = self.n_components
-            if isinstance(n_components, Integral):
-                n_components = min(n_components, *standardised.shape)
-            pca = PCA(n_components=n_components, random_state=rng).fit(standardised)
-            offset = offset + np.divide(
-                pca.mean_, scale, out=np.zeros_like(offset), where=scale > 0
-            )
-            projection = projection @ pca.components_.T
-        return offset.astype(np.float32), projection.astype(np.float32)
-
-    def _find_centers(self, embedded, seed):
-        """The ``n_clusters`` centres in the clustering space (see ``centers``)."""
-        if self.n_clusters == 1:  # Ward's linkage needs two series; one centre is the mean
-            return embedded.mean(axis=0, keepdims=True)
-        if self.centers == "kmeans":
-            kmeans = KMeans(self.n_clusters, n_init=self.n_init, random_state=seed)
-            return kmeans.fit(embedded).cluster_centers_
-        embedded = sample_rows(embedded, _WARD_SAMPLES, np.random.RandomState(seed))
-        labels = AgglomerativeClustering(self.n_clusters, linkage="ward").fit_predict(embedded)
-        return np.stack([embedded[labels == c].mean(axis=0) for c in range(self.n_clusters)])
 
     def _warn_empty_clusters(self):
         counts = np.bincount(self.labels_, minlength=self.n_clusters)
@@ -1028,7 +935,7 @@ class NeuralNetClusterer(
         """
         for start in range(0, A.shape[0], size):
             batch = A[start : start + size]
-            yield _filled(batch, size), batch.shape[0]
+            yield filled(batch, size), batch.shape[0]
 
     def _widths(self, X):
         """Yield ``(rows, width)``: the series of ``X`` grouped by how many timestamps are read.
@@ -1064,7 +971,7 @@ class NeuralNetClusterer(
             size = self._inference_batch_size(len(rows), width)
             for start in range(0, len(rows), size):
                 part = rows[start : start + size]
-                yield part, _filled(X[part, :width], size)
+                yield part, filled(X[part, :width], size)
 
     def _outputs(self, X):
         """Soft assignments and clustering-space embeddings of every series, as numpy.
@@ -1270,106 +1177,6 @@ def _input_standardisation(X):
     scale = 2.0 ** np.round(np.log2(stats.scale_))
     offset = np.round(stats.mean_ / scale * 1024) / 1024 * scale
     return offset, scale
-
-
-def _tail_weights(standardised, power):
-    """Weights ``min(1, 3 / kurtosis) ** power`` of standardised features (columns).
-
-    A feature whose kurtosis exceeds a Gaussian's (3) is heavy-tailed: a
-    few series far from the others make most of its variance. Constant
-    (all-zero) columns get weight 1; their scale is already 0.
-    """
-    second = np.zeros(standardised.shape[1])
-    fourth = np.zeros(standardised.shape[1])
-    for start in range(0, standardised.shape[0], 4096):  # bounded temporaries
-        squares = standardised[start : start + 4096] ** 2
-        second += squares.sum(axis=0)
-        fourth += (squares**2).sum(axis=0)
-    second /= standardised.shape[0]
-    fourth /= standardised.shape[0]
-    kurtosis = np.divide(fourth, second**2, out=np.full_like(fourth, 3.0), where=second > 0)
-    return np.minimum(1.0, 3.0 / kurtosis) ** power
-
-
-def _filled(batch, size):
-    """``batch`` with copies of its first row appended up to ``size`` rows."""
-    n = batch.shape[0]
-    if n >= size:
-        return batch
-    return np.concatenate([batch, np.repeat(batch[:1], size - n, axis=0)])
-
-
-class _LengthGroupedBatches:
-    """Batches of series of similar length, in random order (a DataLoader batch sampler).
-
-    Each epoch the series are shuffled and cut into pools of ``pool``
-    batches; each pool is sorted by length and cut into batches, and the
-    batches are shuffled. Random draws come from torch's global generator,
-    which ``fit`` seeds, so a seeded fit is reproducible. There are as many
-    batches as with plain shuffling: ``ceil(n / batch_size)``.
-    """
-
-    def __init__(self, lengths, batch_size, pool=16):
-        self.lengths = np.asarray(lengths)
-        self.batch_size = batch_size
-        self.pool = pool
-
-    def __iter__(self):
-        order = torch.randperm(len(self.lengths)).numpy()
-        step = self.batch_size * self.pool
-        batches = []
-        for start in range(0, len(order), step):
-            part = order[start : start + step]
-            part = part[np.argsort(self.lengths[part], kind="stable")]
-            batches.extend(
-                part[i : i + self.batch_size] for i in range(0, len(part), self.batch_size)
-            )
-        for i in torch.randperm(len(batches)).tolist():
-            yield batches[i].tolist()
-
-    def __len__(self):
-        return math.ceil(len(self.lengths) / self.batch_size)
-
-
-def _dataset_lengths(dataset):
-    """The series lengths of a skorch ``Dataset``, or of a ``Subset`` of one (``train_split``).
-
-    None for other datasets, whose series this cannot read without loading them.
-    """
-    if isinstance(dataset, Subset):
-        lengths = _dataset_lengths(dataset.dataset)
-        return None if lengths is None else lengths[np.asarray(dataset.indices)]
-    if isinstance(getattr(dataset, "X", None), (np.ndarray, torch.Tensor)):
-        return series_lengths(np.asarray(dataset.X))
-    return None
-
-
-def _series_ends(X):
-    """One past the last observed timestamp of each series of the padded batch ``X``."""
-    observed = ~torch.isnan(X).all(dim=-1)
-    return X.shape[1] - observed.flip(1).to(torch.int8).argmax(dim=1)
-
-
-def _trimmed(X):
-    """The padded batch ``X`` cut after the last timestamp its longest series observes."""
-    return X[:, : int(_series_ends(X).max())]
-
-
-def _random_crops(X, length):
-    """A random window of ``length`` timestamps from each series of the padded batch ``X``.
-
-    Windows start uniformly among the positions that keep them inside the
-    observed part of their series; a series no longer than ``length`` is
-    kept whole (with its padding). A batch no longer than ``length`` is
-    returned unchanged.
-    """
-    n_timestamps = X.shape[1]
-    if n_timestamps <= length:
-        return X
-    room = (_series_ends(X) - length).clamp_min(0) + 1
-    start = (torch.rand(X.shape[0], device=X.device) * room).long()
-    steps = start[:, None] + torch.arange(length, device=X.device)  # stays below n_timestamps
-    return torch.gather(X, 1, steps[..., None].expand(-1, -1, X.shape[2]))
 
 
 def _zero_filled_vectors(X):

@@ -15,14 +15,12 @@ from skorch.callbacks import Callback, Checkpoint, EarlyStopping, LRScheduler, P
 from skorch.dataset import ValidSplit
 from torch.utils.data import Subset
 
+import skts._space
 import skts.cluster
 from skts import NeuralNetClusterer, PaddingTransformer, TimeSeriesScaler, make_kmeans_baseline
-from skts.cluster import (
-    _input_standardisation,
-    _LengthGroupedBatches,
-    _random_crops,
-    _tail_weights,
-)
+from skts._batching import LengthGroupedBatches, random_crops
+from skts._space import tail_weights
+from skts.cluster import _input_standardisation
 from skts.datasets import load_dataset, make_time_series_clusters
 from skts.metrics import clustering_accuracy, hungarian_scorer
 from skts.nn import ConvEncoder, FeedForward, split_padding
@@ -929,13 +927,13 @@ def test_too_few_series_for_a_stability_check_keep_the_first_weighting():
 def test_stability_is_measured_only_when_there_is_a_weighting_to_choose(blobs_series, monkeypatch):
     X, _ = blobs_series
     measured = []
-    instability = NeuralNetClusterer._instability
+    instability = skts._space.instability
 
-    def spy(self, *args):
+    def spy(*args):
         measured.append(args)
-        return instability(self, *args)
+        return instability(*args)
 
-    monkeypatch.setattr(NeuralNetClusterer, "_instability", spy)
+    monkeypatch.setattr(skts._space, "instability", spy)
     one = fast_clusterer(n_clusters=3, random_state=0, module__learned_weight=1.0).fit(X)
     assert measured == []
     assert one.space_index_ == 0 and one.space_instability_.shape == (1,)
@@ -951,7 +949,7 @@ def test_random_crops_are_windows_of_the_observed_steps():
     X = torch.full((4, 30, 2), float("nan"))
     for i, n in enumerate(lengths):
         X[i, :n] = torch.arange(n, dtype=torch.float32)[:, None] + 100 * i
-    crops = _random_crops(X, 10)
+    crops = random_crops(X, 10)
     assert crops.shape == (4, 10, 2)
     for i, n in enumerate(lengths):
         values = crops[i, :, 0] - 100 * i
@@ -961,9 +959,9 @@ def test_random_crops_are_windows_of_the_observed_steps():
             assert 0 <= values[0] <= n - 10
         else:  # kept whole, with its padding
             torch.testing.assert_close(crops[i], X[i, :10], equal_nan=True)
-    starts = {int(_random_crops(X, 10)[0, 0, 0]) for _ in range(50)}
+    starts = {int(random_crops(X, 10)[0, 0, 0]) for _ in range(50)}
     assert len(starts) > 5  # the window moves
-    assert _random_crops(X, 30) is X
+    assert random_crops(X, 30) is X
 
 
 class _LengthRecorder(ConvEncoder):
@@ -1016,11 +1014,11 @@ def test_tail_weights_spare_gaussian_and_bimodal_features_only():
     spiky = np.where(np.arange(5000) < 25, 30.0, 0.0) + rng.normal(size=5000)
     columns = np.column_stack([gaussian, bimodal, spiky, np.zeros(5000)])
     standardised = (columns - columns.mean(0)) / np.where(columns.std(0) > 0, columns.std(0), 1)
-    weights = _tail_weights(standardised, 6.0)
+    weights = tail_weights(standardised, 6.0)
     np.testing.assert_allclose(weights[[1, 3]], 1.0)
     assert weights[0] > 0.9
     assert weights[2] < 1e-3
-    np.testing.assert_array_equal(_tail_weights(standardised, 0.0), np.ones(4))
+    np.testing.assert_array_equal(tail_weights(standardised, 0.0), np.ones(4))
 
 
 @pytest.mark.parametrize("power", [6.0, 0.0])
@@ -1077,8 +1075,8 @@ def test_ward_reads_a_random_sample_of_large_sets(blobs_series, monkeypatch):
             seen.append(X.shape[0])
             return super().fit(X, y)
 
-    monkeypatch.setattr(skts.cluster, "_WARD_SAMPLES", 25)
-    monkeypatch.setattr(skts.cluster, "AgglomerativeClustering", Spy)
+    monkeypatch.setattr(skts._space, "WARD_SAMPLES", 25)
+    monkeypatch.setattr(skts._space, "AgglomerativeClustering", Spy)
     a = fast_clusterer(n_clusters=3, random_state=0, module__learned_weight=1.0).fit(X)
     # Every Ward call, the stability check's included, reads at most 25 series.
     assert seen[0] == 25 and max(seen) == 25 and X.shape[0] == 60
@@ -1185,7 +1183,7 @@ def test_narrow_widths_match_whole_series_for_every_kernel_option(monkeypatch, p
 
 def test_length_grouped_batches_hold_every_series_once_by_similar_length():
     lengths = np.random.RandomState(0).randint(1, 500, size=3000)
-    sampler = _LengthGroupedBatches(lengths, 64)
+    sampler = LengthGroupedBatches(lengths, 64)
     torch.manual_seed(0)
     batches = list(sampler)
     assert len(batches) == len(sampler) == 47
@@ -1234,7 +1232,7 @@ def test_a_validation_split_of_ragged_series_pretrains_in_grouped_batches(blobs_
     rows = np.arange(0, len(X), 3)
     subset = Subset(est.get_dataset(X, np.arange(len(X))), rows)
     sampler = est.get_iterator(subset, training=True).batch_sampler
-    assert isinstance(sampler, _LengthGroupedBatches)
+    assert isinstance(sampler, LengthGroupedBatches)
     np.testing.assert_array_equal(sampler.lengths, np.isfinite(X[rows, :, 0]).sum(axis=1))
 
 
@@ -1291,4 +1289,4 @@ def test_pretext_loader_groups_only_ragged_series_of_invariant_encoders(
     est = NeuralNetClusterer(3, max_epochs=1, random_state=0, **kwargs, **params).fit(X)
     est.phase_ = "pretext"
     loader = est.get_iterator(est.get_dataset(X, np.arange(len(X))), training=True)
-    assert isinstance(loader.batch_sampler, _LengthGroupedBatches) is grouped
+    assert isinstance(loader.batch_sampler, LengthGroupedBatches) is grouped

@@ -1,0 +1,157 @@
+"""The clustering space of a clusterer's embeddings, and the centres found in it.
+
+Each embedding feature is standardised, heavy-tailed features are damped
+(:func:`tail_weights`), one weighting of the encoder's is applied, and PCA
+reduces the result (:func:`affine_map`); the centres are Ward's means or
+KMeans's (:func:`find_centers`). When the encoder offers several weightings,
+:func:`choose_space` keeps the first unless another's partition is markedly
+more stable when the centres are found again on subsamples
+(:func:`instability`; ``benchmarks/NOTES.md``, "Falling back on the random
+kernels when the partition is unstable").
+"""
+
+from __future__ import annotations
+
+from numbers import Integral
+
+import numpy as np
+from sklearn.cluster import AgglomerativeClustering, KMeans
+from sklearn.decomposition import PCA
+from sklearn.metrics import adjusted_rand_score, pairwise_distances_argmin
+
+from ._sampling import sample_rows
+
+# Series used to estimate the standardisation and PCA of the clustering space.
+SPACE_SAMPLES = 20_000
+# Ward linkage holds n * (n - 1) / 2 distances: 100 MB and about 2 s at 5 000.
+WARD_SAMPLES = 5_000
+# The stability of a partition: centres found again on 80 % subsamples of at
+# most STABILITY_SAMPLES series, STABILITY_DRAWS times. Another weighting
+# of the features replaces the encoder's first only when the first's
+# instability exceeds STABILITY_MARGIN times the other's by more than
+# STABILITY_FLOOR, so that two near-zero estimates never decide.
+STABILITY_SAMPLES = 500
+STABILITY_DRAWS = 50
+STABILITY_MARGIN = 2.0
+STABILITY_FLOOR = 0.05
+
+
+def choose_space(Z, candidates, find, seed, *, kurtosis_power, n_components):
+    """``((offset, projection, centers), index, instability)``: the space kept.
+
+    ``candidates`` are weightings of the features (None for none); ``find``
+    maps points of a space to its centres. With one candidate, its space,
+    unmeasured (``instability`` NaN): there is nothing to choose. With
+    several, the first unless its instability exceeds ``STABILITY_MARGIN``
+    times the lowest of the others' by more than ``STABILITY_FLOOR``, in
+    which case that one.
+    """
+    choose = len(candidates) > 1
+    spaces, measured = [], np.full(len(candidates), np.nan)
+    for i, weights in enumerate(candidates):
+        offset, projection = affine_map(
+            Z, seed, kurtosis_power=kurtosis_power, n_components=n_components, weights=weights
+        )
+        embedded = (Z - offset) @ projection
+        centers = find(embedded)
+        spaces.append((offset, projection, centers))
+        if choose:
+            measured[i] = instability(embedded, centers, find, seed)
+    index = 0
+    if choose:
+        others = np.arange(1, len(candidates))
+        best = others[np.argmin(measured[others])]
+        if measured[0] > STABILITY_MARGIN * measured[best] + STABILITY_FLOOR:
+            index = int(best)
+    return spaces[index], index, measured
+
+
+def instability(embedded, centers, find, seed):
+    """1 - the mean ARI between the partition and those found on subsamples.
+
+    On at most ``STABILITY_SAMPLES`` series, ``STABILITY_DRAWS`` times: the
+    centres are found again (``find``) on a random 80 % of them, and the
+    labels they give are compared with those of ``centers``. 0 means every
+    subsample finds the same partition; NaN when a subsample would hold
+    fewer series than there are centres.
+    """
+    rng = np.random.RandomState(seed)
+    embedded = sample_rows(embedded, STABILITY_SAMPLES, rng)
+    labels = pairwise_distances_argmin(embedded, centers)
+    n_draw = int(0.8 * embedded.shape[0])
+    if n_draw < centers.shape[0]:
+        return float("nan")
+    agreement = []
+    for _ in range(STABILITY_DRAWS):
+        rows = rng.choice(embedded.shape[0], n_draw, replace=False)
+        again = pairwise_distances_argmin(embedded[rows], find(embedded[rows]))
+        agreement.append(adjusted_rand_score(labels[rows], again))
+    return 1.0 - float(np.mean(agreement))
+
+
+def affine_map(Z, seed, *, kurtosis_power, n_components, weights=None):
+    """``(offset, projection)``: standardise, weight, then PCA, as one affine map.
+
+    Heavy-tailed features are down-weighted (``kurtosis_power``, see
+    :func:`tail_weights`) and ``weights``, when given, applied. Means,
+    scales, weights and components are estimated on at most
+    ``SPACE_SAMPLES`` series (all of them on smaller sets); constant
+    features get weight 0. ``n_components`` is PCA's (None: no PCA).
+    """
+    rng = np.random.RandomState(seed)
+    Z = sample_rows(Z, SPACE_SAMPLES, rng)
+    Z = Z.astype(np.float64)
+    offset = Z.mean(axis=0)
+    std = Z.std(axis=0)
+    scale = np.where(std > 1e-8, 1.0 / np.where(std > 1e-8, std, 1.0), 0.0)
+    standardised = (Z - offset) * scale
+    factor = np.ones(Z.shape[1])
+    if kurtosis_power > 0:
+        factor *= tail_weights(standardised, kurtosis_power)
+    if weights is not None:
+        factor *= weights
+    scale *= factor
+    standardised *= factor
+    projection = np.diag(scale)
+    if n_components is not None and Z.shape[0] > 1 and np.any(scale > 0):
+        if isinstance(n_components, Integral):
+            n_components = min(n_components, *standardised.shape)
+        pca = PCA(n_components=n_components, random_state=rng).fit(standardised)
+        offset = offset + np.divide(pca.mean_, scale, out=np.zeros_like(offset), where=scale > 0)
+        projection = projection @ pca.components_.T
+    return offset.astype(np.float32), projection.astype(np.float32)
+
+
+def find_centers(embedded, n_clusters, *, method, n_init, seed):
+    """The ``n_clusters`` centres of the points ``embedded``.
+
+    ``method="ward"``: the means of Ward's agglomerative clusters, on at
+    most ``WARD_SAMPLES`` points; ``"kmeans"``: KMeans's centres with
+    ``n_init`` restarts. One centre is the mean.
+    """
+    if n_clusters == 1:  # Ward's linkage needs two series; one centre is the mean
+        return embedded.mean(axis=0, keepdims=True)
+    if method == "kmeans":
+        return KMeans(n_clusters, n_init=n_init, random_state=seed).fit(embedded).cluster_centers_
+    embedded = sample_rows(embedded, WARD_SAMPLES, np.random.RandomState(seed))
+    labels = AgglomerativeClustering(n_clusters, linkage="ward").fit_predict(embedded)
+    return np.stack([embedded[labels == c].mean(axis=0) for c in range(n_clusters)])
+
+
+def tail_weights(standardised, power):
+    """Weights ``min(1, 3 / kurtosis) ** power`` of standardised features (columns).
+
+    A feature whose kurtosis exceeds a Gaussian's (3) is heavy-tailed: a
+    few series far from the others make most of its variance. Constant
+    (all-zero) columns get weight 1; their scale is already 0.
+    """
+    second = np.zeros(standardised.shape[1])
+    fourth = np.zeros(standardised.shape[1])
+    for start in range(0, standardised.shape[0], 4096):  # bounded temporaries
+        squares = standardised[start : start + 4096] ** 2
+        second += squares.sum(axis=0)
+        fourth += (squares**2).sum(axis=0)
+    second /= standardised.shape[0]
+    fourth /= standardised.shape[0]
+    kurtosis = np.divide(fourth, second**2, out=np.full_like(fourth, 3.0), where=second > 0)
+    return np.minimum(1.0, 3.0 / kurtosis) ** power
