@@ -342,6 +342,18 @@ def test_verbose_zero_is_silent_and_one_prints_the_epoch_table(blobs_series, cap
     assert f"cluster sizes {sizes}" in out and f"kept weighting {est.space_index_}" in out
 
 
+def test_compiled_network_fits_as_the_eager_one(blobs_series):
+    # Batches of 8 out of 60 series change the batch size, so torch.compile
+    # traces the pretext's masking with symbolic shapes. The "eager" backend
+    # traces as any backend does, without generating code.
+    X, _ = blobs_series
+    params = dict(n_clusters=3, random_state=0, batch_size=8)
+    compiled = fast_clusterer(compile=True, compile__backend="eager", **params).fit(X)
+    assert type(compiled.module_).__name__ == "OptimizedModule"
+    eager = fast_clusterer(**params).fit(X)
+    np.testing.assert_allclose(compiled.transform(X), eager.transform(X), rtol=1e-5, atol=1e-5)
+
+
 def test_callbacks_progress_bar_and_early_stopping(blobs_series):
     X, _ = blobs_series
     est = fast_clusterer(

@@ -91,11 +91,11 @@ def draw_hidden_spans(
     # The chain starts in its stationary state; run k then has the other
     # state than run k - 1, and n_timestamps runs (each at least 1 long)
     # cover the row.
-    first = torch.rand((n_rows, 1), generator=generator, device=mask.device) < ratio
+    first = _uniform((n_rows, 1), generator, mask.device) < ratio
     runs = torch.arange(n_timestamps, device=mask.device)
     hidden_run = first ^ (runs % 2 == 1)
     leave = torch.where(hidden_run, leave_hidden, leave_visible)
-    u = torch.rand((n_rows, n_timestamps), generator=generator, device=mask.device)
+    u = _uniform((n_rows, n_timestamps), generator, mask.device)
     run_lengths = torch.floor(torch.log(u) / torch.log1p(-leave)) + 1  # geometric, >= 1
     ends = torch.cumsum(run_lengths, dim=1).clamp(max=n_timestamps).long()
     # Every run's end switches the state from there on.
@@ -103,6 +103,13 @@ def draw_hidden_spans(
     switches.scatter_add_(1, ends, torch.ones_like(u))
     switched = torch.cumsum(switches[:, :n_timestamps], dim=1)
     return (first ^ (switched % 2 == 1)) & mask
+
+
+def _uniform(shape, generator, device):
+    """``torch.rand``; without a generator, through the overload ``torch.compile`` traces."""
+    if generator is None:
+        return torch.rand(shape, device=device)
+    return torch.rand(shape, generator=generator, device=device)
 
 
 def masked_mean(h: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
