@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 import torch
+from numpy.typing import ArrayLike
 from torch.utils.data import Subset
 
 from ._validation import series_lengths
 
 
-def filled(batch, size):
+def filled(batch: np.ndarray, size: int) -> np.ndarray:
     """``batch`` with copies of its first row appended up to ``size`` rows."""
     n = batch.shape[0]
     if n >= size:
@@ -29,12 +32,12 @@ class LengthGroupedBatches:
     batches as with plain shuffling: ``ceil(n / batch_size)``.
     """
 
-    def __init__(self, lengths, batch_size, pool=16):
+    def __init__(self, lengths: ArrayLike, batch_size: int, pool: int = 16) -> None:
         self.lengths = np.asarray(lengths)
         self.batch_size = batch_size
         self.pool = pool
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[list[int]]:
         order = torch.randperm(len(self.lengths)).numpy()
         step = self.batch_size * self.pool
         batches = []
@@ -47,11 +50,11 @@ class LengthGroupedBatches:
         for i in torch.randperm(len(batches)).tolist():
             yield batches[i].tolist()
 
-    def __len__(self):
+    def __len__(self) -> int:
         return math.ceil(len(self.lengths) / self.batch_size)
 
 
-def dataset_lengths(dataset):
+def dataset_lengths(dataset: Any) -> np.ndarray | None:
     """The series lengths of a skorch ``Dataset``, or of a ``Subset`` of one (``train_split``).
 
     None for other datasets, whose series this cannot read without loading them.
@@ -64,18 +67,18 @@ def dataset_lengths(dataset):
     return None
 
 
-def series_ends(X):
+def series_ends(X: torch.Tensor) -> torch.Tensor:
     """One past the last observed timestamp of each series of the padded batch ``X``."""
     observed = ~torch.isnan(X).all(dim=-1)
     return X.shape[1] - observed.flip(1).to(torch.int8).argmax(dim=1)
 
 
-def trimmed(X):
+def trimmed(X: torch.Tensor) -> torch.Tensor:
     """The padded batch ``X`` cut after the last timestamp its longest series observes."""
     return X[:, : int(series_ends(X).max())]
 
 
-def random_crops(X, length):
+def random_crops(X: torch.Tensor, length: int) -> torch.Tensor:
     """A random window of ``length`` timestamps from each series of the padded batch ``X``.
 
     Windows start uniformly among the positions that keep them inside the

@@ -23,7 +23,7 @@ from datetime import date
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
-from sklearn.pipeline import make_pipeline
+from sklearn.pipeline import Pipeline, make_pipeline
 
 from ._warnings import warn
 from .cluster import NeuralNetClusterer, make_kmeans_baseline
@@ -65,15 +65,15 @@ DEFAULT_METHODS = (
 # ---------------------------------------------------------------------------
 
 
-def _synthetic():
+def _synthetic() -> tuple[list[np.ndarray], np.ndarray]:
     return make_time_series_clusters(n_clusters=3, random_state=0)
 
 
-def _cbf():
+def _cbf() -> tuple[np.ndarray, np.ndarray]:
     return make_cbf(random_state=0)
 
 
-def _synthetic_control():
+def _synthetic_control() -> tuple[np.ndarray, np.ndarray]:
     return make_synthetic_control(random_state=0)
 
 
@@ -219,7 +219,7 @@ class Method:
     note: str = ""
 
 
-def _neural(n_clusters, seed, device):
+def _neural(n_clusters: int, seed: int, device: str) -> Pipeline:
     return make_pipeline(
         PaddingTransformer(),
         TimeSeriesScaler(),
@@ -227,11 +227,11 @@ def _neural(n_clusters, seed, device):
     )
 
 
-def _neural_consensus(n_clusters, seed, device):
+def _neural_consensus(n_clusters: int, seed: int, device: str) -> ConsensusClusterer:
     return ConsensusClusterer(_neural(n_clusters, seed, device), n_estimators=3, random_state=seed)
 
 
-def _neural_feedforward(n_clusters, seed, device):
+def _neural_feedforward(n_clusters: int, seed: int, device: str) -> Pipeline:
     return make_pipeline(
         PaddingTransformer(),
         TimeSeriesScaler(),
@@ -239,12 +239,12 @@ def _neural_feedforward(n_clusters, seed, device):
     )
 
 
-def _kmeans(n_clusters, seed, device):
+def _kmeans(n_clusters: int, seed: int, device: str) -> Pipeline:
     return make_kmeans_baseline(n_clusters, random_state=seed)
 
 
-def _tslearn(kind):
-    def build(n_clusters, seed, device):
+def _tslearn(kind: str) -> Callable[[int, int, str], Pipeline]:
+    def build(n_clusters: int, seed: int, device: str) -> Pipeline:
         with warnings.catch_warnings():  # tslearn warns about optional h5py on import
             warnings.simplefilter("ignore")
             from tslearn.clustering import KShape, TimeSeriesKMeans
@@ -261,7 +261,7 @@ def _tslearn(kind):
     return build
 
 
-def _aeon_kasba(n_clusters, seed, device):
+def _aeon_kasba(n_clusters: int, seed: int, device: str) -> Pipeline:
     from aeon.clustering import KASBA
 
     return make_pipeline(
@@ -344,11 +344,11 @@ class PeakMemory:
     NaN where ``/proc`` is not available.
     """
 
-    def __init__(self, interval: float = 0.005):
+    def __init__(self, interval: float = 0.005) -> None:
         self.interval = interval
         self.peak_mb = math.nan
 
-    def __enter__(self):
+    def __enter__(self) -> PeakMemory:
         self._start = _rss_bytes()
         self._peak = self._start or 0
         self._stop = threading.Event()
@@ -357,12 +357,12 @@ class PeakMemory:
             self._thread.start()
         return self
 
-    def _watch(self):
+    def _watch(self) -> None:
         while not self._stop.is_set():
             self._peak = max(self._peak, _rss_bytes() or 0)
             self._stop.wait(self.interval)
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         self._stop.set()
         if self._start is not None:
             self._thread.join()
@@ -414,7 +414,9 @@ def run_one(method: Method, X, y, dataset: str, seed: int, device: str = "cpu") 
     return result
 
 
-def _run_task(method_name, dataset, seed, device, single_thread):
+def _run_task(
+    method_name: str, dataset: str, seed: int, device: str, single_thread: bool
+) -> Result:
     """One run; with ``single_thread``, every library in it uses one thread."""
     import torch
     from threadpoolctl import threadpool_limits

@@ -12,6 +12,7 @@ kernels when the partition is unstable").
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from numbers import Integral
 
 import numpy as np
@@ -36,7 +37,15 @@ STABILITY_MARGIN = 2.0
 STABILITY_FLOOR = 0.05
 
 
-def choose_space(Z, candidates, find, seed, *, kurtosis_power, n_components):
+def choose_space(
+    Z: np.ndarray,
+    candidates: Sequence[np.ndarray | None],
+    find: Callable[[np.ndarray], np.ndarray],
+    seed: int,
+    *,
+    kurtosis_power: float,
+    n_components: float | int | None,
+) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], int, np.ndarray]:
     """``((offset, projection, centers), index, instability)``: the space kept.
 
     ``candidates`` are weightings of the features (None for none); ``find``
@@ -66,7 +75,12 @@ def choose_space(Z, candidates, find, seed, *, kurtosis_power, n_components):
     return spaces[index], index, measured
 
 
-def instability(embedded, centers, find, seed):
+def instability(
+    embedded: np.ndarray,
+    centers: np.ndarray,
+    find: Callable[[np.ndarray], np.ndarray],
+    seed: int,
+) -> float:
     """1 - the mean ARI between the partition and those found on subsamples.
 
     On at most ``STABILITY_SAMPLES`` series, ``STABILITY_DRAWS`` times: the
@@ -89,7 +103,14 @@ def instability(embedded, centers, find, seed):
     return 1.0 - float(np.mean(agreement))
 
 
-def affine_map(Z, seed, *, kurtosis_power, n_components, weights=None):
+def affine_map(
+    Z: np.ndarray,
+    seed: int,
+    *,
+    kurtosis_power: float,
+    n_components: float | int | None,
+    weights: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """``(offset, projection)``: standardise, weight, then PCA, as one affine map.
 
     Heavy-tailed features are down-weighted (``kurtosis_power``, see
@@ -122,7 +143,9 @@ def affine_map(Z, seed, *, kurtosis_power, n_components, weights=None):
     return offset.astype(np.float32), projection.astype(np.float32)
 
 
-def find_centers(embedded, n_clusters, *, method, n_init, seed):
+def find_centers(
+    embedded: np.ndarray, n_clusters: int, *, method: str, n_init: int, seed: int
+) -> np.ndarray:
     """The ``n_clusters`` centres of the points ``embedded``.
 
     ``method="ward"``: the means of Ward's agglomerative clusters, on at
@@ -138,7 +161,7 @@ def find_centers(embedded, n_clusters, *, method, n_init, seed):
     return np.stack([embedded[labels == c].mean(axis=0) for c in range(n_clusters)])
 
 
-def tail_weights(standardised, power):
+def tail_weights(standardised: np.ndarray, power: float) -> np.ndarray:
     """Weights ``min(1, 3 / kurtosis) ** power`` of standardised features (columns).
 
     A feature whose kurtosis exceeds a Gaussian's (3) is heavy-tailed: a

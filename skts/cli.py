@@ -349,7 +349,7 @@ def read_series(
     )
 
 
-def _cluster(args) -> int:
+def _cluster(args: argparse.Namespace) -> int:
     import joblib
     from sklearn.pipeline import make_pipeline
 
@@ -417,10 +417,10 @@ def _epochs(text: str) -> int:
 # ---------------------------------------------------------------------------
 
 
-def _bench(args) -> int:
+def _bench(args: argparse.Namespace) -> int:
     from . import _benchmark as bench
 
-    def progress(result, done, total):
+    def progress(result: bench.Result, done: int, total: int) -> None:
         if args.quiet:
             return
         detail = (

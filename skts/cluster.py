@@ -7,6 +7,7 @@ import math
 import time
 from contextlib import contextmanager
 from numbers import Integral, Real
+from typing import Any
 
 import numpy as np
 import torch
@@ -65,7 +66,7 @@ _TRAIN_TIMESTAMPS = 64 * 1024
 _MASK_SEED = 0
 
 
-def _never(estimator):
+def _never(estimator: Any) -> bool:
     return False
 
 
@@ -1154,7 +1155,7 @@ class NeuralNetClusterer(
         return -(reconstruction / max(scored, 1) + clustering / X.shape[0])
 
 
-def _held_out_hidden(observed, ratio, span):
+def _held_out_hidden(observed: torch.Tensor, ratio: float, span: float) -> torch.Tensor:
     """The timestamps ``valid_loss`` and ``score`` hide, drawn as in training.
 
     Drawn from a generator of its own with a fixed seed, so a row hides the
@@ -1164,7 +1165,7 @@ def _held_out_hidden(observed, ratio, span):
     return draw_hidden_spans(observed, ratio, span, generator=generator)
 
 
-def _input_standardisation(X):
+def _input_standardisation(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per-channel ``(offset, scale)`` that bring the observed values of ``X`` near 0 and 1.
 
     The mean and standard deviation of each channel over the observed
@@ -1180,7 +1181,7 @@ def _input_standardisation(X):
     return offset, scale
 
 
-def _zero_filled_vectors(X):
+def _zero_filled_vectors(X: Any) -> np.ndarray:
     """Flatten padded series into vectors, padding as zeros (what KMeans can take)."""
     X = np.asarray(X, dtype=np.float32)
     return np.nan_to_num(X.reshape(X.shape[0], -1), nan=0.0)

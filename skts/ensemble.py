@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from numbers import Integral
+from typing import Any
 
 import numpy as np
 from joblib import Parallel, delayed
@@ -269,17 +271,17 @@ class ConsensusClusterer(ClusterMixin, BaseEstimator):
         return self.predict_proba(X).argmax(axis=1)
 
 
-def _fit(estimator, X):
+def _fit(estimator: Any, X: Any) -> tuple[Any, np.ndarray]:
     """The fitted estimator and its labels of ``X``."""
     return estimator, np.asarray(estimator.fit_predict(X))
 
 
-def _keys_named(params, name):
+def _keys_named(params: Iterable[str], name: str) -> list[str]:
     """Keys of ``params`` that are ``name`` or end in ``__name`` (nested steps)."""
     return [key for key in params if key == name or key.endswith(f"__{name}")]
 
 
-def _co_association(labels):
+def _co_association(labels: np.ndarray) -> np.ndarray:
     """The fraction of partitions (rows of ``labels``) that put each pair together."""
     n_samples = labels.shape[1]
     together = np.zeros((n_samples, n_samples))
@@ -292,7 +294,7 @@ def _co_association(labels):
     return together / labels.shape[0]
 
 
-def _co_association_clusters(labels, n_clusters):
+def _co_association_clusters(labels: np.ndarray, n_clusters: int) -> np.ndarray:
     """Average-linkage clusters of ``1 -`` the co-association of the partitions."""
     if n_clusters == 1:  # the linkage needs two series; one cluster holds them all
         return np.zeros(labels.shape[1], dtype=np.intp)
@@ -301,7 +303,7 @@ def _co_association_clusters(labels, n_clusters):
     )
 
 
-def _majority_mapping(row, consensus):
+def _majority_mapping(row: np.ndarray, consensus: np.ndarray) -> np.ndarray:
     """For each cluster id of ``row``, the consensus cluster it overlaps most (-1: absent).
 
     Negative ids (noise, as DBSCAN labels it) are not mapped and never vote.
@@ -312,7 +314,7 @@ def _majority_mapping(row, consensus):
     return mapping
 
 
-def _lookup(mapping, row):
+def _lookup(mapping: np.ndarray, row: np.ndarray) -> np.ndarray:
     """``mapping[row]``, with -1 for ids the mapping does not know."""
     known = (row >= 0) & (row < mapping.size)
     mapped = np.full(row.shape, -1)

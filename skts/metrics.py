@@ -26,7 +26,7 @@ __all__ = [
 ]
 
 
-def _matching(y_true: Any, y_pred: Any):
+def _matching(y_true: Any, y_pred: Any) -> tuple[np.ndarray, ...]:
     """Contingency matrix and its best one-to-one cluster-to-class matching."""
     y_true = column_or_1d(y_true, warn=True)
     y_pred = column_or_1d(y_pred, warn=True)

@@ -27,7 +27,7 @@ __all__ = [
 ]
 
 
-def _pyplot():
+def _pyplot() -> Any:
     try:
         import matplotlib
 

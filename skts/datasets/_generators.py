@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from sklearn.utils import check_random_state
@@ -310,7 +311,9 @@ def make_synthetic_control(
     return _maybe_shuffle(X.astype(np.float32), y, shuffle, rng)
 
 
-def _maybe_shuffle(X, y, shuffle, rng):
+def _maybe_shuffle(
+    X: Any, y: np.ndarray, shuffle: bool, rng: np.random.RandomState
+) -> tuple[Any, np.ndarray]:
     if shuffle:
         order = rng.permutation(len(y))
         return X[order], y[order]

@@ -5,8 +5,9 @@ from __future__ import annotations
 import gzip
 import io
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from importlib import resources
+from typing import Any
 
 import numpy as np
 
@@ -32,7 +33,7 @@ def _as_series(channels: list[np.ndarray]) -> np.ndarray:
     return np.stack(channels, axis=1)
 
 
-def archive_reader(path: str | os.PathLike):
+def archive_reader(path: str | os.PathLike) -> Callable[..., Any] | None:
     """The loader of an archive file by its name: :func:`load_ts`, :func:`load_ucr_tsv` or None.
 
     ``.ts`` files are read by :func:`load_ts`; ``.tsv`` and ``.txt`` files,

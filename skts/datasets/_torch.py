@@ -50,7 +50,7 @@ class TimeSeriesDataset(Dataset):
     tensor([0., 1., 2., nan, nan])
     """
 
-    def __init__(self, X: Any, y: Any = None):
+    def __init__(self, X: Any, y: Any = None) -> None:
         padded, lengths = check_time_series(X)
         self.series = [torch.from_numpy(padded[i, :n].copy()) for i, n in enumerate(lengths)]
         if y is None:

@@ -105,7 +105,9 @@ def draw_hidden_spans(
     return (first ^ (switched % 2 == 1)) & mask
 
 
-def _uniform(shape, generator, device):
+def _uniform(
+    shape: tuple[int, ...], generator: torch.Generator | None, device: torch.device
+) -> torch.Tensor:
     """``torch.rand``; without a generator, through the overload ``torch.compile`` traces."""
     if generator is None:
         return torch.rand(shape, device=device)

@@ -21,7 +21,9 @@ nothing of scikit-learn.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Iterator, Mapping
 from numbers import Real
+from typing import Any
 
 import numpy as np
 import torch
@@ -36,19 +38,19 @@ _POOLING = {"mean": masked_mean, "max": masked_max, "ppv": masked_ppv}
 _KERNEL_POOLING = {"ppv": masked_ppv, "lspv": masked_lspv}
 
 
-def _check_pooling(pooling, options):
+def _check_pooling(pooling: Iterable[str], options: Mapping[str, Any]) -> tuple[str, ...]:
     """``pooling`` as a tuple, or a ValueError naming the valid ``options``."""
     if not pooling or set(pooling) - set(options):
         raise ValueError(f"pooling={pooling!r} should be a non-empty tuple of {sorted(options)}.")
     return tuple(pooling)
 
 
-def _is_weight(value):
+def _is_weight(value: Any) -> bool:
     """Whether ``value`` is a real number >= 0 (not NaN, not a bool)."""
     return isinstance(value, Real) and not isinstance(value, bool) and value >= 0
 
 
-def _check_quantiles(bias_quantiles):
+def _check_quantiles(bias_quantiles: Iterable[float]) -> tuple[float, float]:
     """``bias_quantiles`` as ``(low, high)`` floats, or a ValueError."""
     try:
         low, high = (float(q) for q in bias_quantiles)
@@ -90,7 +92,14 @@ class FeedForward(nn.Module):
     ((8, 3), (8, 20, 1))
     """
 
-    def __init__(self, n_timestamps=20, n_channels=1, *, hidden_size=64, embedding_dim=10):
+    def __init__(
+        self,
+        n_timestamps: int = 20,
+        n_channels: int = 1,
+        *,
+        hidden_size: int = 64,
+        embedding_dim: int = 10,
+    ) -> None:
         super().__init__()
         self.n_timestamps = n_timestamps
         self.n_channels = n_channels
@@ -103,7 +112,7 @@ class FeedForward(nn.Module):
             nn.Linear(embedding_dim, hidden_size), nn.ReLU(), nn.Linear(hidden_size, n_inputs)
         )
 
-    def forward(self, x, mask):
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         if x.shape[1:] != (self.n_timestamps, self.n_channels):
             raise ValueError(
                 f"FeedForward expects series of shape ({self.n_timestamps}, {self.n_channels}), "
@@ -114,7 +123,9 @@ class FeedForward(nn.Module):
 
 
 class _ResidualBlock(nn.Module):
-    def __init__(self, in_channels, out_channels, kernel_size, dilation):
+    def __init__(
+        self, in_channels: int, out_channels: int, kernel_size: int, dilation: int
+    ) -> None:
         super().__init__()
         padding = dilation * (kernel_size - 1) // 2
         self.conv = nn.Conv1d(
@@ -126,7 +137,7 @@ class _ResidualBlock(nn.Module):
             else nn.Identity()
         )
 
-    def forward(self, h, m):
+    def forward(self, h: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
         # Zeroing padded steps after every layer keeps them out of the next one.
         return (self.skip(h) + F.gelu(self.conv(h))) * m
 
@@ -177,14 +188,14 @@ class ConvEncoder(nn.Module):
 
     def __init__(
         self,
-        n_channels=1,
-        n_timestamps=None,
+        n_channels: int = 1,
+        n_timestamps: int | None = None,
         *,
-        hidden_size=64,
-        depth="auto",
-        kernel_size=3,
-        pooling=("mean", "max"),
-    ):
+        hidden_size: int = 64,
+        depth: int | str = "auto",
+        kernel_size: int = 3,
+        pooling: tuple[str, ...] = ("mean", "max"),
+    ) -> None:
         super().__init__()
         if kernel_size % 2 == 0:
             raise ValueError(f"kernel_size={kernel_size} should be odd.")
@@ -201,7 +212,7 @@ class ConvEncoder(nn.Module):
         )
         self.head = nn.Linear(hidden_size, n_channels)
 
-    def forward(self, x, mask):
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         m = mask[:, None, :].to(x.dtype)
         h = x.transpose(1, 2) * m
         for block in self.blocks:
@@ -210,7 +221,7 @@ class ConvEncoder(nn.Module):
         return z, self.head(h.transpose(1, 2))
 
 
-def _channel_subsets(n_kernels, n_channels, top):
+def _channel_subsets(n_kernels: int, n_channels: int, top: int) -> torch.Tensor:
     """A 0/1 mask (n_kernels, n_channels): each row keeps 1 to ``top`` random channels.
 
     The subset size is drawn log-uniformly (small subsets are as likely as
@@ -221,7 +232,7 @@ def _channel_subsets(n_kernels, n_channels, top):
     return (rank < size[:, None]).to(torch.float32)
 
 
-def _whole_windows(mask, half):
+def _whole_windows(mask: torch.Tensor, half: int) -> torch.Tensor:
     """The centres of windows of half-width ``half`` that lie inside the series.
 
     A timestamp is kept when both ends of the window centred on it are
@@ -322,16 +333,16 @@ class RandomConvEncoder(nn.Module):
 
     def __init__(
         self,
-        n_channels=1,
-        n_timestamps=None,
+        n_channels: int = 1,
+        n_timestamps: int | None = None,
         *,
-        n_kernels=1000,
-        kernel_lengths=(9,),
-        max_channels=9,
-        pooling=("ppv",),
-        bias_quantiles=(0.25, 0.75),
-        unpadded=0.0,
-    ):
+        n_kernels: int = 1000,
+        kernel_lengths: tuple[int, ...] = (9,),
+        max_channels: int = 9,
+        pooling: tuple[str, ...] = ("ppv",),
+        bias_quantiles: tuple[float, float] = (0.25, 0.75),
+        unpadded: float = 0.0,
+    ) -> None:
         super().__init__()
         self.pooling = _check_pooling(pooling, _KERNEL_POOLING)
         if not 0.0 <= unpadded <= 1.0:
@@ -371,11 +382,13 @@ class RandomConvEncoder(nn.Module):
                 weight = getattr(self, f"weight{g}")
                 weight.mul_(_channel_subsets(weight.shape[0], n_channels, top)[:, :, None])
 
-    def _half_width(self, g):
+    def _half_width(self, g: int) -> int:
         """Timestamps on each side of the centre of a window of group ``g``."""
         return self.dilations[g] * (getattr(self, f"weight{g}").shape[-1] - 1) // 2
 
-    def _responses(self, x, mask):
+    def _responses(
+        self, x: torch.Tensor, mask: torch.Tensor
+    ) -> Iterator[tuple[int, torch.Tensor, torch.Tensor]]:
         """Per group: its index, its kernels' responses and the whole-window mask."""
         h = x.transpose(1, 2)
         for g, dilation in enumerate(self.dilations):
@@ -384,7 +397,7 @@ class RandomConvEncoder(nn.Module):
             yield g, response, _whole_windows(mask, half) if self.n_unpadded[g] else mask
 
     @torch.no_grad()
-    def calibrate(self, x, mask):
+    def calibrate(self, x: torch.Tensor, mask: torch.Tensor) -> None:
         """Set each kernel's bias to a random quantile of its response to a random series."""
         low, high = self.bias_quantiles
         n_samples, n_timestamps, n_channels = x.shape
@@ -405,7 +418,7 @@ class RandomConvEncoder(nn.Module):
                 values = response[k][(whole if k >= first_unpadded else read)[k]]
                 bias[k] = torch.quantile(values, quantiles[k])
 
-    def forward(self, x, mask):
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, None]:
         features = []
         for g, response, whole in self._responses(x, mask):
             # In place: the responses are fresh and used only here.
@@ -486,21 +499,21 @@ class HybridEncoder(nn.Module):
 
     def __init__(
         self,
-        n_channels=1,
-        n_timestamps=None,
+        n_channels: int = 1,
+        n_timestamps: int | None = None,
         *,
-        hidden_size=64,
-        depth="auto",
-        kernel_size=3,
-        pooling=("mean", "max"),
-        n_kernels=1000,
-        kernel_lengths=(9,),
-        max_channels=9,
-        kernel_pooling=("ppv",),
-        bias_quantiles=(0.25, 0.75),
-        unpadded=0.0,
-        learned_weight=(1.0, 0.0),
-    ):
+        hidden_size: int = 64,
+        depth: int | str = "auto",
+        kernel_size: int = 3,
+        pooling: tuple[str, ...] = ("mean", "max"),
+        n_kernels: int = 1000,
+        kernel_lengths: tuple[int, ...] = (9,),
+        max_channels: int = 9,
+        kernel_pooling: tuple[str, ...] = ("ppv",),
+        bias_quantiles: tuple[float, float] = (0.25, 0.75),
+        unpadded: float = 0.0,
+        learned_weight: float | tuple[float, ...] = (1.0, 0.0),
+    ) -> None:
         super().__init__()
         weights = np.atleast_1d(np.asarray(learned_weight, dtype=object))
         if weights.ndim != 1 or not weights.size or not all(_is_weight(w) for w in weights):
@@ -536,7 +549,7 @@ class HybridEncoder(nn.Module):
         )
 
     @property
-    def feature_weights(self):
+    def feature_weights(self) -> torch.Tensor | None:
         """``learned_weight`` for the learned features, 1 for the random ones; None alone.
 
         One row per candidate when ``learned_weight`` is a tuple.
@@ -548,16 +561,16 @@ class HybridEncoder(nn.Module):
         weights[:, : self.learned.embedding_dim] = torch.from_numpy(candidates)[:, None]
         return weights if np.ndim(self.learned_weight) else weights[0]
 
-    def calibrate(self, x, mask):
+    def calibrate(self, x: torch.Tensor, mask: torch.Tensor) -> None:
         """Calibrate the random branch (see :meth:`RandomConvEncoder.calibrate`)."""
         if self.random is not None:
             self.random.calibrate(x, mask)
 
-    def reconstruct(self, x, mask):
+    def reconstruct(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """The learned branch's reconstruction; the random branch is skipped."""
         return self.learned(x, mask)[1]
 
-    def forward(self, x, mask):
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         z, x_hat = self.learned(x, mask)
         if self.random is not None:
             z = torch.cat([z, self.random(x, mask)[0]], dim=1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import torch
+from numpy.typing import ArrayLike
 from torch import nn
 
 from ._masking import draw_hidden_spans, split_padding
@@ -66,7 +67,15 @@ class ClusteringModel(nn.Module):
     [0, 4, 8, 12, 16]
     """
 
-    def __init__(self, encoder, n_clusters, *, mask_ratio=0.3, mask_span=0.0625, alpha=1.0):
+    def __init__(
+        self,
+        encoder: nn.Module,
+        n_clusters: int,
+        *,
+        mask_ratio: float = 0.3,
+        mask_span: float = 0.0625,
+        alpha: float = 1.0,
+    ) -> None:
         super().__init__()
         self.encoder = encoder
         self.pretext_only = False
@@ -79,7 +88,9 @@ class ClusteringModel(nn.Module):
         self.centers = nn.Parameter(torch.zeros(n_clusters, dim))
 
     @torch.no_grad()
-    def set_clustering_space(self, offset, projection, centers):
+    def set_clustering_space(
+        self, offset: ArrayLike, projection: ArrayLike, centers: ArrayLike
+    ) -> None:
         """Set the affine map to the clustering space and the centres in it.
 
         The centres keep their ``nn.Parameter`` (an optimizer holding it
@@ -90,11 +101,13 @@ class ClusteringModel(nn.Module):
         self.projection = torch.as_tensor(projection, dtype=torch.float32, device=device)
         self.centers.data = torch.as_tensor(centers, dtype=torch.float32, device=device)
 
-    def embed(self, z):
+    def embed(self, z: torch.Tensor) -> torch.Tensor:
         """Map encoder embeddings to the clustering space."""
         return (z - self.offset) @ self.projection
 
-    def forward(self, X, hidden=None):
+    def forward(
+        self, X: torch.Tensor, hidden: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor | None, torch.Tensor | None, torch.Tensor, torch.Tensor]:
         x, mask = split_padding(X)
         target = mask
         if hidden is None and self.training and self.mask_ratio > 0:
