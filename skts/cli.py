@@ -229,9 +229,16 @@ def _read_csv_series(path: str) -> tuple[list[np.ndarray], list[str] | None, boo
             header = rows.pop(0)[1]
     if header is not None and len(header) > 1 and not _is_number(header[0]):
         indexed = indexed or header[0] == "" or all(map(_is_number, header[1:]))
-    series, names = [], []
+    series, names, lines = [], [], {}
     for number, cells in rows:
         if indexed:
+            if cells[0] in lines:
+                raise _UserError(
+                    f"{_source(path)}: the series name {cells[0]!r} is on lines "
+                    f"{lines[cells[0]]} and {number}, but a file of one series per row names "
+                    f"each once{_long_format_hint(header)}"
+                )
+            lines[cells[0]] = number
             names.append(cells[0])
             cells = cells[1:]
         try:
@@ -240,8 +247,28 @@ def _read_csv_series(path: str) -> tuple[list[np.ndarray], list[str] | None, boo
             raise _UserError(
                 f"{_source(path)}, line {number}: expected comma-separated numbers"
                 f"{' after the series name' if indexed else ''}, got {','.join(cells)[:40]!r}"
+                + _long_format_hint(header)
             ) from None
+    from ._validation import _LONG_FORMAT_COLUMNS
+
+    named = [c for c in header or () if c.lower() in _LONG_FORMAT_COLUMNS]
+    if named:
+        print(
+            f"skts: warning: column {named[0]!r} of {_source(path)} was read as a timestamp of "
+            f"series that are rows{_long_format_hint(header)}",
+            file=sys.stderr,
+        )
     return series, names if indexed else None, header is not None
+
+
+def _long_format_hint(header: list[str] | None) -> str:
+    """What to pass when a CSV file with this header is in long format; empty without one."""
+    if not header:
+        return ""
+    return (
+        "; if each row is one observation (long format), pass --id-column and "
+        f"--time-column (its columns: {', '.join(header)[:80]})"
+    )
 
 
 class _Input(NamedTuple):

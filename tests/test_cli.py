@@ -192,6 +192,29 @@ def test_cluster_reads_csv_from_standard_input(tmp_path, series, monkeypatch, ca
     assert "standard input, line 2: expected comma-separated numbers" in capsys.readouterr().err
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # toy series
+def test_cluster_says_how_to_read_a_csv_file_in_long_format(tmp_path, capsys):
+    text = "machine,minute,temp\n" + "".join(f"m{i // 4},{i % 4},{i * 0.5}\n" for i in range(12))
+    (tmp_path / "long.csv").write_text(text)
+    assert main(["cluster", str(tmp_path / "long.csv"), "-k", "2"]) == 2
+    err = capsys.readouterr().err
+    assert "the series name 'm0' is on lines 2 and 3" in err
+    assert "pass --id-column and --time-column (its columns: machine, minute, temp)" in err
+    (tmp_path / "text.csv").write_text(text.replace("\n", ",A\n").replace("temp,A", "temp,site"))
+    assert main(["cluster", str(tmp_path / "text.csv"), "-k", "2"]) == 2
+    err = capsys.readouterr().err
+    assert "expected comma-separated numbers" in err and "(its columns: machine," in err
+    numeric = "id,t,v\n" + "".join(f"{i // 4},{i % 4},{i * 0.5}\n" for i in range(12))
+    (tmp_path / "numeric.csv").write_text(numeric)  # readable as 12 series of 3 values...
+    args = ["cluster", str(tmp_path / "numeric.csv"), "-k", "2", "--max-epochs", "1"]
+    assert main(args) == 0
+    err = capsys.readouterr().err  # ...but its header says long format
+    assert "warning: column 'id'" in err and "pass --id-column" in err
+    args += ["--id-column", "id", "--time-column", "t"]
+    assert main(args) == 0
+    assert "warning" not in capsys.readouterr().err
+
+
 def test_cluster_prints_to_stdout_and_saves_the_model(tmp_path, series, capsys):
     import joblib
 
