@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -591,7 +592,7 @@ def _wide_frame_values(X: Any, name: str) -> np.ndarray:
         values = _frame_values(X, name)
     except TypeError as exc:
         raise TypeError(f"{exc}{hint}") from None
-    named = [c for c in X.columns if isinstance(c, str) and c.lower() in _LONG_FORMAT_COLUMNS]
+    named = _long_format_columns(X.columns)
     if named:
         warn(
             f"The DataFrame {name} has a column named {named[0]!r}, but a DataFrame is read "
@@ -599,6 +600,11 @@ def _wide_frame_values(X: Any, name: str) -> np.ndarray:
             UserWarning,
         )
     return values
+
+
+def _long_format_columns(columns: Iterable[Any]) -> list[str]:
+    """The column names that a table in long format would have: an id, a time."""
+    return [c for c in columns if isinstance(c, str) and c.lower() in _LONG_FORMAT_COLUMNS]
 
 
 def _frame_values(X: Any, name: str) -> np.ndarray:

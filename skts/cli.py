@@ -249,9 +249,9 @@ def _read_csv_series(path: str) -> tuple[list[np.ndarray], list[str] | None, boo
                 f"{' after the series name' if indexed else ''}, got {','.join(cells)[:40]!r}"
                 + _long_format_hint(header)
             ) from None
-    from ._validation import _LONG_FORMAT_COLUMNS
+    from ._validation import _long_format_columns
 
-    named = [c for c in header or () if c.lower() in _LONG_FORMAT_COLUMNS]
+    named = _long_format_columns(header or ())
     if named:
         print(
             f"skts: warning: column {named[0]!r} of {_source(path)} was read as a timestamp of "
