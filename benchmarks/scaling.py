@@ -33,6 +33,7 @@ import warnings
 from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
+import torch
 
 from skts import NeuralNetClusterer, PaddingTransformer, TimeSeriesScaler, make_kmeans_baseline
 from skts._benchmark import PeakMemory, machine_description
@@ -86,6 +87,9 @@ def _measure(
         X = X[rng.choice(n, subsample, replace=False)]
         note = f"extrapolated from {subsample} series"
     model = build(method, device)
+    on_gpu = method == "neural" and device != "cpu" and torch.cuda.is_available()
+    if on_gpu:
+        torch.cuda.reset_peak_memory_stats()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         with PeakMemory() as memory:
@@ -106,6 +110,7 @@ def _measure(
         "process_peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         if not note
         else math.nan,
+        "gpu_peak_mb": torch.cuda.max_memory_allocated() / 2**20 if on_gpu else math.nan,
         "note": note,
     }
 
@@ -118,22 +123,32 @@ def growth_exponent(rows: list[dict], method: str, x: str) -> float:
     return float(np.polyfit(xs, ys, 1)[0])
 
 
+def _mb(value: float) -> str:
+    return "" if math.isnan(value) else f"{value:.0f}"
+
+
 def report(
-    rows_n: list[dict], rows_len: list[dict], rows_point: list[dict], methods: list[str]
+    rows_n: list[dict],
+    rows_len: list[dict],
+    rows_point: list[dict],
+    methods: list[str],
+    device: str = "cpu",
 ) -> str:
+    gpu = any(not math.isnan(r.get("gpu_peak_mb", math.nan)) for r in rows_n + rows_len)
+
     def table(rows):
         lines = [
-            "| method | series | length | fit s | predict series/s | peak MB (run) | peak MB (process) | note |",
-            "|---|---|---|---|---|---|---|---|",
+            "| method | series | length | fit s | predict series/s | peak MB (run) "
+            "| peak MB (process) |" + (" peak GPU MB |" if gpu else "") + " note |",
+            "|---|---|---|---|---|---|---|" + ("---|" if gpu else "") + "---|",
         ]
         for r in rows:
             lines.append(
                 f"| {r['method']} | {r['n_samples']} | {r['length']} | {r['fit_seconds']:.1f} | "
-                f"{r['predict_per_second']:.0f} | "
-                + ("" if math.isnan(r["peak_memory_mb"]) else f"{r['peak_memory_mb']:.0f}")
-                + " | "
-                + ("" if math.isnan(r["process_peak_mb"]) else f"{r['process_peak_mb']:.0f}")
-                + f" | {r['note']} |"
+                f"{r['predict_per_second']:.0f} | {_mb(r['peak_memory_mb'])} | "
+                f"{_mb(r['process_peak_mb'])} |"
+                + (f" {_mb(r.get('gpu_peak_mb', math.nan))} |" if gpu else "")
+                + f" {r['note']} |"
             )
         return "\n".join(lines)
 
@@ -150,7 +165,7 @@ def report(
         [
             "# Scaling",
             "",
-            f"Measured on {machine_description()}.",
+            f"Measured on {machine_description(device)}.",
             "",
             "## Growing the number of series (length 128)",
             "",
@@ -203,7 +218,7 @@ def main(argv=None):
             for r in rows:
                 writer.writerow({**r, "grid": grid})
     with open(os.path.join(args.output, "scaling.md"), "w") as f:
-        f.write(report(rows_n, rows_len, rows_point, args.methods))
+        f.write(report(rows_n, rows_len, rows_point, args.methods, args.device))
     from skts.plotting import plot_scaling
 
     plot_scaling(rows_n, os.path.join(args.output, "scaling_series.png"), x="n_samples")

@@ -21,10 +21,12 @@ from dataclasses import asdict, dataclass, field
 from datetime import date
 
 import numpy as np
+import torch
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 from sklearn.pipeline import Pipeline, make_pipeline
 
+from ._device import resolve_device
 from ._warnings import warn
 from .cluster import NeuralNetClusterer, make_kmeans_baseline
 from .datasets import (
@@ -418,7 +420,6 @@ def _run_task(
     method_name: str, dataset: str, seed: int, device: str, single_thread: bool
 ) -> Result:
     """One run; with ``single_thread``, every library in it uses one thread."""
-    import torch
     from threadpoolctl import threadpool_limits
 
     X, y = load_benchmark_dataset(dataset)
@@ -594,21 +595,30 @@ def markdown_times(results: list[Result]) -> str:
     return "\n".join(lines)
 
 
-def machine_description() -> str:
-    """The date and the machine a benchmark ran on."""
+def machine_description(device: str = "cpu") -> str:
+    """The date and the machine a benchmark ran on, with the GPU that ``device`` names."""
     cores = os.cpu_count()
-    return f"{date.today().isoformat()}, {platform.system()} {platform.machine()}, {cores} CPU cores, Python {platform.python_version()}"
+    text = (
+        f"{date.today().isoformat()}, {platform.system()} {platform.machine()}, {cores} CPU cores, "
+        f"Python {platform.python_version()}, torch {torch.__version__}"
+    )
+    resolved = device if device == "cpu" else resolve_device(device)
+    if resolved is not None and resolved.startswith("cuda"):
+        text += f", GPU {torch.cuda.get_device_name(torch.device(resolved))} for the neural methods"
+    return text
 
 
-def markdown_report(results: list[Result], seeds: list[int], *, n_jobs: int = 1) -> str:
-    """The whole markdown summary of a comparison run (``n_jobs`` as it ran)."""
+def markdown_report(
+    results: list[Result], seeds: list[int], *, n_jobs: int = 1, device: str = "cpu"
+) -> str:
+    """The whole markdown summary of a comparison run (``n_jobs`` and ``device`` as it ran)."""
     methods = list(dict.fromkeys(r.method for r in results))
     missing = sorted({r.method for r in results if r.status != "ok"})
     notes = "\n".join(f"- `{m}`: {METHODS[m].note}" for m in methods if m in METHODS)
     parts = [
         "# skts benchmark",
         "",
-        f"Measured on {machine_description()}; seeds {seeds}; "
+        f"Measured on {machine_description(device)}; seeds {seeds}; "
         + (
             "one run at a time, with every core."
             if n_jobs == 1

@@ -474,7 +474,7 @@ def _bench(args: argparse.Namespace) -> int:
         raise _UserError(str(exc)) from None
     os.makedirs(args.output, exist_ok=True)
     bench.write_csv(results, os.path.join(args.output, "results.csv"))
-    report = bench.markdown_report(results, args.seeds, n_jobs=args.jobs)
+    report = bench.markdown_report(results, args.seeds, n_jobs=args.jobs, device=args.device)
     with open(os.path.join(args.output, "results.md"), "w") as f:
         f.write(report)
     if not args.no_plots:

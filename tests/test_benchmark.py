@@ -3,6 +3,7 @@ import math
 
 import numpy as np
 import pytest
+import torch
 
 from skts import _benchmark as bench
 
@@ -50,6 +51,18 @@ def test_report_says_how_the_runs_shared_the_machine():
     assert "one run at a time, with every core" in alone
     assert "2 runs at a time, one thread each" in shared
     assert "one run at a time" not in shared
+
+
+def test_report_names_torch_and_the_gpu_only_when_one_ran():
+    rows = [bench.Result("a", "kmeans", 0, 10, 2, ari=0.5, nmi=0.4, accuracy=0.8)]
+    report = bench.markdown_report(rows, [0], device="cpu")
+    assert f"torch {torch.__version__}" in report
+    assert "GPU" not in report
+    if torch.cuda.is_available():
+        assert torch.cuda.get_device_name(0) in bench.markdown_report(rows, [0], device="cuda")
+    else:  # an unavailable device is the same error as the clusterer's
+        with pytest.raises(ValueError, match="CUDA is not available"):
+            bench.markdown_report(rows, [0], device="cuda")
 
 
 def test_dataset_paths_and_labels(tmp_path):
