@@ -102,6 +102,27 @@ def test_ppv_counts_positive_observed_steps_only():
     assert masked_ppv(h, torch.zeros(1, 6, dtype=torch.bool)).eq(0).all()
 
 
+def test_compiled_ppv_traces_no_view_of_booleans_as_bytes():
+    # Inductor before torch 2.13 fails to lower bool.view(torch.uint8), so
+    # the traced graph must not hold one; eager calls keep the byte count.
+    views = []
+
+    def backend(graph_module, example_inputs):
+        views.extend(
+            node.args[1:]
+            for node in graph_module.graph.nodes
+            if node.op == "call_method" and node.target == "view"
+        )
+        return graph_module.forward
+
+    torch._dynamo.reset()
+    h = torch.randn(3, 4, 9)
+    mask = torch.arange(9)[None, :] < torch.tensor([[9], [5], [1]])
+    compiled = torch.compile(masked_ppv, backend=backend, fullgraph=True)
+    torch.testing.assert_close(compiled(h, mask), masked_ppv(h, mask))
+    assert not any(torch.uint8 in args for args in views)
+
+
 def test_lspv_does_not_depend_on_the_length_around_a_pattern():
     pattern = torch.tensor([-1.0, 1.0, 1.0, 1.0, -1.0])
     short = torch.cat([pattern, -torch.ones(3)])[None, None]

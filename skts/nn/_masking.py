@@ -126,10 +126,23 @@ def masked_max(h: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return h.masked_fill(~mask[:, None, :], lowest).amax(-1)
 
 
+def _compiling() -> bool:
+    """Whether ``torch.compile`` is tracing the caller."""
+    is_compiling = getattr(getattr(torch, "compiler", None), "is_compiling", None)
+    if is_compiling is None:  # torch < 2.3
+        return bool(torch._dynamo.is_compiling())
+    return bool(is_compiling())
+
+
 def masked_ppv(h: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """Proportion of positive values of ``h`` (batch, features, time) where ``mask`` is True."""
-    # Counted on bytes: no float copy of ``h``, which long series make large.
-    count = ((h > 0) & mask[:, None, :]).view(torch.uint8).sum(-1, dtype=torch.int32)
+    positive = (h > 0) & mask[:, None, :]
+    if not _compiling():
+        # Counted on bytes: no wider copy of the flags, which long series make
+        # large. Compiled, the sum reads the comparison directly, and Inductor
+        # before torch 2.13 cannot lower a view of booleans as bytes.
+        positive = positive.view(torch.uint8)
+    count = positive.sum(-1, dtype=torch.int32)
     return count.to(h.dtype) / mask.sum(-1, keepdim=True).clamp_min(1).to(h.dtype)
 
 
