@@ -28,6 +28,19 @@ def split_padding(X: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         ``X`` with NaN replaced by 0 (a new tensor; ``X`` is not modified).
     mask : torch.Tensor of shape (batch, n_timestamps), dtype bool
         True on observed timestamps.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skts.nn import split_padding
+    >>> X = torch.tensor([[1.0, 2.0, 3.0], [4.0, float("nan"), float("nan")]])[..., None]
+    >>> x, mask = split_padding(X)
+    >>> x[..., 0]
+    tensor([[1., 2., 3.],
+            [4., 0., 0.]])
+    >>> mask
+    tensor([[ True,  True,  True],
+            [ True, False, False]])
     """
     nan = torch.isnan(X)
     return torch.where(nan, torch.zeros((), dtype=X.dtype, device=X.device), X), ~nan.all(-1)
@@ -115,13 +128,35 @@ def _uniform(
 
 
 def masked_mean(h: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """Mean of ``h`` (batch, features, time) over the timestamps where ``mask`` is True."""
+    """Mean of ``h`` (batch, features, time) over the timestamps where ``mask`` is True.
+
+    A row without any observed timestamp gives 0.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skts.nn import masked_mean
+    >>> h = torch.tensor([[[1.0, 2.0, 3.0, 100.0]]])
+    >>> mask = torch.tensor([[True, True, True, False]])  # the last step is padding
+    >>> masked_mean(h, mask)
+    tensor([[2.]])
+    """
     m = mask[:, None, :].to(h.dtype)
     return (h * m).sum(-1) / m.sum(-1).clamp_min(1.0)
 
 
 def masked_max(h: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """Maximum of ``h`` (batch, features, time) over the timestamps where ``mask`` is True."""
+    """Maximum of ``h`` (batch, features, time) over the timestamps where ``mask`` is True.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skts.nn import masked_max
+    >>> h = torch.tensor([[[1.0, 2.0, 3.0, 100.0]]])
+    >>> mask = torch.tensor([[True, True, True, False]])  # the last step is padding
+    >>> masked_max(h, mask)
+    tensor([[3.]])
+    """
     lowest = torch.finfo(h.dtype).min
     return h.masked_fill(~mask[:, None, :], lowest).amax(-1)
 
