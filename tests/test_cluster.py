@@ -507,6 +507,44 @@ def test_encoder_without_reconstruction_needs_no_pretext(blobs_series):
     assert est.labels_.shape == (60,)
 
 
+class _Encoder(torch.nn.Module):
+    """A custom encoder whose outputs a test bends out of the protocol."""
+
+    def __init__(self, n_channels=1, output="pair", embedding_dim=4):
+        super().__init__()
+        self.linear = torch.nn.Linear(n_channels, 4)
+        self.output = output
+        if embedding_dim is not None:
+            self.embedding_dim = embedding_dim
+
+    def forward(self, x, mask):
+        z, x_hat = self.linear(x).mean(dim=1), x * self.linear.weight.sum()
+        return {
+            "pair": (z, x_hat),
+            "embeddings": z,
+            "flat": (z, x_hat[..., 0]),
+        }[self.output]
+
+
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        ({"embedding_dim": None}, r"_Encoder should expose embedding_dim.*got None"),
+        ({"embedding_dim": 4.0}, r"expose embedding_dim.*got 4\.0"),
+        ({"embedding_dim": 8}, r"embeddings of shape \(batch, embedding_dim\) = \(\d+, 8\); got"),
+        ({"output": "embeddings"}, r"return a pair.*got a Tensor of shape \(\d+, 4\)"),
+        ({"output": "flat"}, r"reconstruction of _Encoder should have the shape of its input"),
+    ],
+)
+def test_a_custom_encoder_off_the_protocol_is_a_clear_error(blobs_series, params, message):
+    X, _ = blobs_series
+    kwargs = {f"module__{key}": value for key, value in params.items()}
+    with pytest.raises(TypeError, match=message):
+        NeuralNetClusterer(3, module=_Encoder, max_epochs=1, random_state=0, **kwargs).fit(X)
+    # The same encoder, in the protocol, fits.
+    NeuralNetClusterer(3, module=_Encoder, max_epochs=1, random_state=0).fit(X)
+
+
 @pytest.mark.parametrize("loss", ["dec", "idec"])
 def test_clustering_loss_phase_runs_and_records_label_changes(blobs_series, loss):
     X, _ = blobs_series

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from numbers import Integral
+
 import torch
 from numpy.typing import ArrayLike
 from torch import nn
@@ -82,7 +84,14 @@ class ClusteringModel(nn.Module):
         self.mask_ratio = mask_ratio
         self.mask_span = mask_span
         self.alpha = alpha
-        dim = encoder.embedding_dim
+        dim = getattr(encoder, "embedding_dim", None)
+        if not isinstance(dim, Integral) or isinstance(dim, bool) or dim < 1:
+            raise TypeError(
+                f"The encoder {type(encoder).__name__} should expose embedding_dim, the width "
+                f"of the embeddings its forward returns (an int >= 1); got {dim!r}. The "
+                "protocol is in the docstring of skts.nn.encoders."
+            )
+        self.embedding_dim = int(dim)
         self.register_buffer("offset", torch.zeros(dim))
         self.register_buffer("projection", torch.eye(dim))
         self.centers = nn.Parameter(torch.zeros(n_clusters, dim))
@@ -119,8 +128,44 @@ class ClusteringModel(nn.Module):
             target = torch.where(hidden.any(dim=1, keepdim=True), hidden, mask)
         if self.pretext_only:
             reconstruct = getattr(self.encoder, "reconstruct", None)
-            x_hat = reconstruct(x, mask) if reconstruct else self.encoder(x, mask)[1]
-            return None, None, x_hat, target
-        z, x_hat = self.encoder(x, mask)
+            x_hat = reconstruct(x, mask) if reconstruct else self._encode(x, mask)[1]
+            return None, None, self._checked_reconstruction(x_hat, x), target
+        z, x_hat = self._encode(x, mask)
         e = self.embed(z)
+        x_hat = self._checked_reconstruction(x_hat, x)
         return student_t_assignment(e, self.centers, self.alpha), e, x_hat, target
+
+    def _encode(
+        self, x: torch.Tensor, mask: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The encoder's ``(z, x_hat)``, or a TypeError that says how it breaks the protocol."""
+        name = type(self.encoder).__name__
+        out = self.encoder(x, mask)
+        if not isinstance(out, (tuple, list)) or len(out) != 2:
+            got = f"a {type(out).__name__}" + (
+                f" of shape {tuple(out.shape)}" if isinstance(out, torch.Tensor) else ""
+            )
+            raise TypeError(
+                f"{name}.forward(x, mask) should return a pair (embeddings, reconstruction), "
+                f"the reconstruction None when it has no decoder; got {got}."
+            )
+        z, x_hat = out
+        if not isinstance(z, torch.Tensor) or z.shape != (x.shape[0], self.embedding_dim):
+            got = tuple(z.shape) if isinstance(z, torch.Tensor) else type(z).__name__
+            raise TypeError(
+                f"{name}.forward(x, mask) should return embeddings of shape (batch, "
+                f"embedding_dim) = {(x.shape[0], self.embedding_dim)}; got {got}."
+            )
+        return z, x_hat
+
+    def _checked_reconstruction(
+        self, x_hat: torch.Tensor | None, x: torch.Tensor
+    ) -> torch.Tensor | None:
+        """``x_hat`` when None or shaped as ``x``; otherwise a TypeError (no silent broadcasting)."""
+        if x_hat is not None and (not isinstance(x_hat, torch.Tensor) or x_hat.shape != x.shape):
+            got = tuple(x_hat.shape) if isinstance(x_hat, torch.Tensor) else type(x_hat).__name__
+            raise TypeError(
+                f"The reconstruction of {type(self.encoder).__name__} should have the shape of "
+                f"its input x, (batch, n_timestamps, n_channels) = {tuple(x.shape)}; got {got}."
+            )
+        return x_hat
