@@ -11,7 +11,9 @@ TORCH ?= torch==2.13.0
 HELDOUT ?= ArrowHead OSULeaf ACSF1 PickupGestureWiimoteZ
 HELDOUT_METHODS ?= neural kmeans tslearn-euclidean tslearn-kshape aeon-kasba
 
-.PHONY: install test bench bench-heldout lint clean
+MIN_VENV ?= .venv-min
+
+.PHONY: install test test-min bench bench-heldout lint clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +26,14 @@ install: $(VENV)/.installed
 
 test: install
 	$(PY) -m pytest -n 2
+
+# The tests on the oldest releases that pyproject.toml allows (.ci/min-versions.txt).
+test-min:
+	$(PYTHON) -m venv $(MIN_VENV)
+	$(MIN_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(MIN_VENV)/bin/python -m pip install --quiet -r .ci/min-versions.txt pytest pytest-xdist hypothesis
+	$(MIN_VENV)/bin/python -m pip install --quiet --no-deps -e .
+	$(MIN_VENV)/bin/python -m pytest -n 2
 
 bench: install
 	$(VENV)/bin/skts bench --output benchmarks/results
@@ -38,4 +48,4 @@ lint: install
 	$(VENV)/bin/ruff format --check .
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info .pytest_cache .hypothesis
+	rm -rf $(VENV) $(MIN_VENV) build dist *.egg-info .pytest_cache .hypothesis

@@ -48,6 +48,10 @@ from .preprocessing import PaddingTransformer, TimeSeriesScaler
 
 __all__ = ["NeuralNetClusterer", "make_kmeans_baseline"]
 
+# torch.compile before 2.4 misses that fit replaces the buffers of the
+# clustering space (new shapes), and runs the graph traced with the old ones.
+_COMPILE_MIN_TORCH = "2.4"
+
 # Optimizer steps of the pretext phase when max_epochs="auto"; chosen on the
 # benchmark datasets (benchmarks/NOTES.md).
 _AUTO_STEPS = 300
@@ -251,6 +255,7 @@ class NeuralNetClusterer(
         saves on small sets: the 300 series of
         ``make_time_series_clusters()`` took 54 to 84 s to fit with it
         (22 s once Inductor's cache held the kernels), 5 to 6 s without.
+        Needs torch 2.4 or later.
     use_caching, torch_load_kwargs : default="auto", None
         skorch's parameters (see :class:`skorch.NeuralNet`).
     **kwargs
@@ -721,6 +726,13 @@ class NeuralNetClusterer(
             raise ValueError(
                 "warm_start=True is not supported: fit trains the encoder, finds the clustering "
                 "space and its centres anew each time. Train longer with max_epochs."
+            )
+        if self.compile and torch.__version__ < _COMPILE_MIN_TORCH:
+            raise ValueError(
+                f"compile=True needs torch>={_COMPILE_MIN_TORCH}, and this is torch "
+                f"{torch.__version__}: older torch.compile keeps running the clustering space "
+                "of the pretext phase after fit has replaced it. Upgrade torch, or leave "
+                "compile=False (on the CPU it is also the faster, see the docstring)."
             )
         X = self._validate_X(X, reset=True)
         n_samples = X.shape[0]

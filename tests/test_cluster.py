@@ -342,6 +342,7 @@ def test_verbose_zero_is_silent_and_one_prints_the_epoch_table(blobs_series, cap
     assert f"cluster sizes {sizes}" in out and f"kept weighting {est.space_index_}" in out
 
 
+@pytest.mark.skipif(torch.__version__ < "2.4", reason="compile=True needs torch>=2.4")
 def test_compiled_network_fits_as_the_eager_one(blobs_series):
     # Batches of 8 out of 60 series change the batch size, so torch.compile
     # traces the pretext's masking with symbolic shapes. The "eager" backend
@@ -352,6 +353,15 @@ def test_compiled_network_fits_as_the_eager_one(blobs_series):
     assert type(compiled.module_).__name__ == "OptimizedModule"
     eager = fast_clusterer(**params).fit(X)
     np.testing.assert_allclose(compiled.transform(X), eager.transform(X), rtol=1e-5, atol=1e-5)
+
+
+def test_compile_on_torch_before_2_4_is_a_clear_error(blobs_series, monkeypatch):
+    # There torch.compile runs the clustering space traced before fit replaced it.
+    from torch.torch_version import TorchVersion
+
+    monkeypatch.setattr(torch, "__version__", TorchVersion("2.3.1"))
+    with pytest.raises(ValueError, match=r"compile=True needs torch>=2\.4.*torch 2\.3\.1"):
+        fast_clusterer(compile=True, compile__backend="eager").fit(blobs_series[0])
 
 
 def test_callbacks_progress_bar_and_early_stopping(blobs_series):

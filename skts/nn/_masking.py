@@ -4,6 +4,13 @@ from __future__ import annotations
 
 import torch
 
+# Whether torch.compile is tracing the caller; looked up once, since the
+# tracer of torch 2.2 cannot follow a getattr on a module.
+try:
+    from torch.compiler import is_compiling as _compiling
+except ImportError:  # torch 2.2
+    from torch._dynamo import is_compiling as _compiling
+
 __all__ = [
     "draw_hidden_spans",
     "masked_lspv",
@@ -159,14 +166,6 @@ def masked_max(h: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """
     lowest = torch.finfo(h.dtype).min
     return h.masked_fill(~mask[:, None, :], lowest).amax(-1)
-
-
-def _compiling() -> bool:
-    """Whether ``torch.compile`` is tracing the caller."""
-    is_compiling = getattr(getattr(torch, "compiler", None), "is_compiling", None)
-    if is_compiling is None:  # torch < 2.3
-        return bool(torch._dynamo.is_compiling())
-    return bool(is_compiling())
 
 
 def masked_ppv(h: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
