@@ -602,7 +602,10 @@ def machine_description(device: str = "cpu") -> str:
         f"{date.today().isoformat()}, {platform.system()} {platform.machine()}, {cores} CPU cores, "
         f"Python {platform.python_version()}, torch {torch.__version__}"
     )
-    resolved = device if device == "cpu" else resolve_device(device)
+    try:
+        resolved = resolve_device(device)
+    except ValueError:  # not on this machine: no GPU to name
+        resolved = None
     if resolved is not None and resolved.startswith("cuda"):
         text += f", GPU {torch.cuda.get_device_name(torch.device(resolved))} for the neural methods"
     return text

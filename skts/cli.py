@@ -446,6 +446,7 @@ def _epochs(text: str) -> int:
 
 def _bench(args: argparse.Namespace) -> int:
     from . import _benchmark as bench
+    from ._device import resolve_device
 
     def progress(result: bench.Result, done: int, total: int) -> None:
         if args.quiet:
@@ -462,6 +463,7 @@ def _bench(args: argparse.Namespace) -> int:
         )
 
     try:
+        resolve_device(args.device)  # an unavailable device fails before any run
         results = bench.run_benchmark(
             args.datasets,
             args.methods,

@@ -732,7 +732,7 @@ class NeuralNetClusterer(
                 f"compile=True needs torch>={_COMPILE_MIN_TORCH}, and this is torch "
                 f"{torch.__version__}: older torch.compile keeps running the clustering space "
                 "of the pretext phase after fit has replaced it. Upgrade torch, or leave "
-                "compile=False (on the CPU it is also the faster, see the docstring)."
+                "compile=False, which is faster on the CPU anyway (see the docstring)."
             )
         X = self._validate_X(X, reset=True)
         n_samples = X.shape[0]

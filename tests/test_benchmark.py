@@ -60,9 +60,8 @@ def test_report_names_torch_and_the_gpu_only_when_one_ran():
     assert "GPU" not in report
     if torch.cuda.is_available():
         assert torch.cuda.get_device_name(0) in bench.markdown_report(rows, [0], device="cuda")
-    else:  # an unavailable device is the same error as the clusterer's
-        with pytest.raises(ValueError, match="CUDA is not available"):
-            bench.markdown_report(rows, [0], device="cuda")
+    else:  # nothing to name, and no error after the runs (the CLI checks the device first)
+        assert "GPU" not in bench.markdown_report(rows, [0], device="cuda")
 
 
 def test_dataset_paths_and_labels(tmp_path):

@@ -334,6 +334,16 @@ def test_module_entry_point_has_help_and_no_traceback_on_error(tmp_path):
     assert "Traceback" not in failed.stderr and "no such file" in failed.stderr
 
 
+def test_bench_with_an_unavailable_device_fails_before_any_run(tmp_path, capsys):
+    out = tmp_path / "bench"
+    args = ["bench", "--datasets", "synthetic", "--methods", "kmeans", "--seeds", "0"]
+    code = main([*args, "--device", "cuda:99", "--output", str(out)])
+    assert code == 2
+    captured = capsys.readouterr()
+    assert "device='cuda:99' was requested" in captured.err
+    assert "[1/1]" not in captured.err and not out.exists()
+
+
 def test_bench_writes_table_csv_markdown_and_plots(tmp_path, capsys):
     out = tmp_path / "bench"
     code = main(

@@ -103,7 +103,7 @@ def test_ppv_counts_positive_observed_steps_only():
 
 
 def test_compiled_ppv_traces_no_view_of_booleans_as_bytes():
-    # Inductor before torch 2.13 fails to lower bool.view(torch.uint8), so
+    # The Inductor of torch 2.11 fails to lower bool.view(torch.uint8), so
     # the traced graph must not hold one; eager calls keep the byte count.
     views = []
 

@@ -173,8 +173,8 @@ def masked_ppv(h: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     positive = (h > 0) & mask[:, None, :]
     if not _compiling():
         # Counted on bytes: no wider copy of the flags, which long series make
-        # large. Compiled, the sum reads the comparison directly, and Inductor
-        # before torch 2.13 cannot lower a view of booleans as bytes.
+        # large. Compiled, the sum reads the comparison directly, and the
+        # Inductor of torch 2.11 could not lower a view of booleans as bytes.
         positive = positive.view(torch.uint8)
     count = positive.sum(-1, dtype=torch.int32)
     return count.to(h.dtype) / mask.sum(-1, keepdim=True).clamp_min(1).to(h.dtype)
