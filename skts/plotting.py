@@ -27,6 +27,17 @@ __all__ = [
 ]
 
 
+def _save_figure(ax: Any, path: str) -> None:
+    """Save the whole figure that holds ``ax``, also when ``ax`` lies in a subfigure."""
+    from matplotlib.figure import Figure
+
+    figure = ax.figure
+    while not isinstance(figure, Figure):  # a SubFigure: its figure is its parent's
+        figure = figure.figure
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+
+
 def _pyplot() -> Any:
     try:
         import matplotlib
@@ -267,8 +278,7 @@ def plot_benchmark(
         ax.set_yscale("log")
     ax.legend(fontsize=7, ncol=2)
     if path is not None:
-        ax.figure.tight_layout()
-        ax.figure.savefig(path, dpi=120)
+        _save_figure(ax, path)
     return ax
 
 
@@ -314,6 +324,5 @@ def plot_scaling(
     ax.set_ylabel(y)
     ax.legend(fontsize=7)
     if path is not None:
-        ax.figure.tight_layout()
-        ax.figure.savefig(path, dpi=120)
+        _save_figure(ax, path)
     return ax

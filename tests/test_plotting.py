@@ -60,3 +60,15 @@ def test_benchmark_and_scaling_charts(tmp_path):
     scaling = [{"method": "m", "n_samples": n, "fit_seconds": n / 100} for n in (100, 1000)]
     ax = plotting.plot_scaling(scaling, str(tmp_path / "scale.png"))
     assert ax.get_xscale() == "log" and len(ax.lines) == 1
+
+
+def test_charts_drawn_into_a_subfigure_save_the_whole_figure(tmp_path):
+    import matplotlib.pyplot as plt
+
+    left, right = plt.figure(figsize=(8, 3)).subfigures(1, 2)
+    scaling = [{"method": "m", "n_samples": n, "fit_seconds": n / 100} for n in (100, 1000)]
+    rows = [bench.Result("a", "m1", 0, 10, 2, ari=0.5), bench.Result("b", "m1", 0, 10, 2, ari=0.3)]
+    plotting.plot_scaling(scaling, str(tmp_path / "scale.png"), ax=left.subplots())
+    plotting.plot_benchmark(rows, str(tmp_path / "scores.png"), ax=right.subplots())
+    for name in ("scale.png", "scores.png"):
+        assert plt.imread(tmp_path / name).shape[:2] == (360, 960)  # all of 8 x 3 in, dpi 120
