@@ -70,6 +70,12 @@ def test_bad_max_channels_is_an_error(max_channels):
         RandomConvEncoder(3, 50, max_channels=max_channels)
 
 
+@pytest.mark.parametrize("depth", [0, 2.5, "3", True])
+def test_bad_depth_is_an_error(depth):
+    with pytest.raises(ValueError, match="depth should be 'auto' or an int >= 1"):
+        ConvEncoder(depth=depth)
+
+
 def test_student_t_assignment_rows_sum_to_one_and_favour_the_nearest_centre():
     rng = np.random.RandomState(0)
     z = torch.as_tensor(rng.normal(size=(30, 4)), dtype=torch.float32)

@@ -47,7 +47,7 @@ def _check_pooling(pooling: Iterable[str], options: Mapping[str, Any]) -> tuple[
 
 def _is_weight(value: Any) -> bool:
     """Whether ``value`` is a real number >= 0 (not NaN, not a bool)."""
-    return isinstance(value, Real) and not isinstance(value, bool) and value >= 0
+    return isinstance(value, Real) and not isinstance(value, bool) and float(value) >= 0
 
 
 def _check_quantiles(bias_quantiles: Iterable[float]) -> tuple[float, float]:
@@ -204,11 +204,13 @@ class ConvEncoder(nn.Module):
             depth = (
                 6 if n_timestamps is None else int(min(6, max(1, math.log2(max(n_timestamps, 2)))))
             )
-        self.depth = depth
+        if isinstance(depth, bool) or not isinstance(depth, (int, np.integer)) or depth < 1:
+            raise ValueError(f"depth should be 'auto' or an int >= 1, got {depth!r}.")
+        self.depth = int(depth)
         self.embedding_dim = len(self.pooling) * hidden_size
         self.blocks = nn.ModuleList(
             _ResidualBlock(n_channels if i == 0 else hidden_size, hidden_size, kernel_size, 2**i)
-            for i in range(depth)
+            for i in range(self.depth)
         )
         self.head = nn.Linear(hidden_size, n_channels)
 
@@ -354,7 +356,7 @@ class RandomConvEncoder(nn.Module):
             raise ValueError(f"kernel_lengths={kernel_lengths!r} should hold odd positive ints.")
         if max_channels is not None and max_channels < 1:
             raise ValueError(f"max_channels should be None or an int >= 1, got {max_channels!r}.")
-        groups = []  # (kernel length, dilation)
+        groups: list[tuple[int, int]] = []  # (kernel length, dilation)
         for length in kernel_lengths:
             span = max(1.0, ((n_timestamps or length) - 1) / max(length - 1, 1))
             dilations = (
