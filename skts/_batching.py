@@ -40,7 +40,7 @@ class LengthGroupedBatches:
     def __iter__(self) -> Iterator[list[int]]:
         order = torch.randperm(len(self.lengths)).numpy()
         step = self.batch_size * self.pool
-        batches = []
+        batches: list[np.ndarray] = []
         for start in range(0, len(order), step):
             part = order[start : start + step]
             part = part[np.argsort(self.lengths[part], kind="stable")]

@@ -19,6 +19,7 @@ import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import date
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -108,7 +109,10 @@ def load_benchmark_dataset(name: str) -> tuple[list[np.ndarray] | np.ndarray, np
     if os.path.isdir(name):
         X, y = [], []
         for path in _archive_parts(name):
-            Xp, yp = archive_reader(path)(path)
+            reader = archive_reader(path)
+            if reader is None:  # _archive_parts lists files it can read
+                continue
+            Xp, yp = reader(path)
             X.extend(Xp)
             y.extend(yp)
         return _fill_gaps(X, name), np.asarray(y)
@@ -216,7 +220,7 @@ class Method:
     """A clusterer to benchmark: how to build it, and what it needs."""
 
     name: str
-    build: Callable[[int, int, str], object]
+    build: Callable[[int, int, str], Any]
     requires: str | None = None
     note: str = ""
 
@@ -364,7 +368,7 @@ class PeakMemory:
             self._peak = max(self._peak, _rss_bytes() or 0)
             self._stop.wait(self.interval)
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, *exc: object) -> Literal[False]:
         self._stop.set()
         if self._start is not None:
             self._thread.join()
@@ -507,7 +511,7 @@ def read_csv(path: str) -> list[Result]:
     out = []
     with open(path, newline="") as f:
         for row in csv.DictReader(f):
-            kwargs = {}
+            kwargs: dict[str, Any] = {}
             for name, typ in Result.__annotations__.items():
                 value = row[name]
                 kwargs[name] = (

@@ -288,6 +288,7 @@ def _on_grid(
     import pandas as pd  # frame is a DataFrame, so pandas is there
 
     times = frame[time_column]
+    step: Any  # a number of time units, or a pandas Timedelta
     if times.dtype.kind in "iuf":
         try:
             step = float(frequency)
@@ -820,7 +821,7 @@ def _array_path(X: Any, name: str, dtype: type) -> np.ndarray:
         arr = arr[:, :, None]
     with np.errstate(over="ignore"):  # overflow is reported as infinity below
         # C order: views with negative or odd strides (X[::-1]) cannot become tensors.
-        out = np.ascontiguousarray(arr, dtype=dtype)
+        out: np.ndarray = np.ascontiguousarray(arr, dtype=dtype)
     _check_finite(out, name)
     return out
 

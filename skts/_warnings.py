@@ -6,6 +6,7 @@ import importlib.util
 import os
 import sys
 import warnings
+from types import FrameType
 
 
 def _package_dirs() -> tuple[str, ...]:
@@ -31,7 +32,8 @@ def warn(message: str, category: type[Warning]) -> None:
     runs under ``fit``, ``predict``, a transformer or a ``Pipeline``, at
     different depths.
     """
-    frame, level = sys._getframe(1), 2  # level 1 is this function
+    frame: FrameType | None = sys._getframe(1)
+    level = 2  # level 1 is this function
     while frame is not None and frame.f_code.co_filename.startswith(_INTERNAL):
         frame, level = frame.f_back, level + 1
     warnings.warn(message, category, stacklevel=level)

@@ -9,7 +9,7 @@ import io
 import os
 import sys
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -229,7 +229,9 @@ def _read_csv_series(path: str) -> tuple[list[np.ndarray], list[str] | None, boo
             header = rows.pop(0)[1]
     if header is not None and len(header) > 1 and not _is_number(header[0]):
         indexed = indexed or header[0] == "" or all(map(_is_number, header[1:]))
-    series, names, lines = [], [], {}
+    series: list[np.ndarray] = []
+    names: list[str] = []
+    lines: dict[str, int] = {}
     for number, cells in rows:
         if indexed:
             if cells[0] in lines:
@@ -406,11 +408,11 @@ def _cluster(args: argparse.Namespace) -> int:
         if "TimeSeriesImputer" in message:
             message += " Here: pass --fill-missing linear (or previous)."
         raise _UserError(message) from None
-    names = range(len(labels)) if names is None else names
+    row_names: Sequence[Any] = range(len(labels)) if names is None else names
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["series", "label"])
-    writer.writerows(zip(names, labels))
+    writer.writerows(zip(row_names, labels))
     text = buffer.getvalue()
     if args.output:
         with open(args.output, "w") as f:

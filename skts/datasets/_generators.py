@@ -138,7 +138,8 @@ def make_time_series_clusters(
     rng = check_random_state(random_state)
     families = list(SHAPES.values())
     typical_length = (min_length + max_length - 1) / 2
-    X, y = [], []
+    X: list[np.ndarray] = []
+    labels: list[int] = []
     for k in range(n_clusters):
         waveform = families[k % len(families)]
         frequency = _FREQUENCIES[k % len(_FREQUENCIES)] + k // (len(families) * len(_FREQUENCIES))
@@ -154,8 +155,8 @@ def make_time_series_clusters(
             ]
             series = amplitude * np.stack(channels, axis=1) + offset
             X.append((series[:, 0] if n_channels == 1 else series).astype(np.float32))
-            y.append(k)
-    y = np.asarray(y)
+            labels.append(k)
+    y = np.asarray(labels)
     if shuffle:
         order = rng.permutation(len(X))
         X, y = [X[i] for i in order], y[order]

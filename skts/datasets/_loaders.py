@@ -50,7 +50,7 @@ def archive_reader(path: str | os.PathLike) -> Callable[..., Any] | None:
     return None
 
 
-def load_ts(path: str | os.PathLike) -> tuple[list[np.ndarray], np.ndarray]:
+def load_ts(path: str | os.PathLike) -> tuple[list[np.ndarray], np.ndarray | None]:
     """Read a file in the ``.ts`` format of the UEA/UCR archive.
 
     The format has header lines starting with ``@`` (``@problemName``,
@@ -96,7 +96,7 @@ def load_ts(path: str | os.PathLike) -> tuple[list[np.ndarray], np.ndarray]:
         return _parse_ts(f, os.fspath(path))
 
 
-def _parse_ts(lines: Iterator[str], source: str) -> tuple[list[np.ndarray], np.ndarray]:
+def _parse_ts(lines: Iterator[str], source: str) -> tuple[list[np.ndarray], np.ndarray | None]:
     header: dict[str, str] = {}
     in_data = False
     X: list[np.ndarray] = []
@@ -279,11 +279,11 @@ def load_dataset(name: str, split: str = "all") -> tuple[list[np.ndarray], np.nd
         raise ValueError(f"split should be one of {_SPLITS}, got {split!r}.")
     parts = ("TRAIN", "TEST") if split == "all" else (split.upper(),)
     X: list[np.ndarray] = []
-    y: list[np.ndarray] = []
+    y: list[np.ndarray] = []  # the bundled files are labelled
     for part in parts:
         ref = resources.files("skts.datasets") / "data" / f"{matches[0]}_{part}.ts.gz"
         with ref.open("rb") as raw, io.TextIOWrapper(gzip.open(raw), encoding="utf-8") as f:
             Xp, yp = _parse_ts(f, f"{matches[0]}_{part}.ts")
         X.extend(Xp)
-        y.append(yp)
+        y.append(np.asarray(yp))
     return X, np.concatenate(y)

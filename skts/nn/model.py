@@ -92,9 +92,9 @@ class ClusteringModel(nn.Module):
                 "protocol is in the docstring of skts.nn.encoders."
             )
         self.embedding_dim = int(dim)
-        self.register_buffer("offset", torch.zeros(dim))
-        self.register_buffer("projection", torch.eye(dim))
-        self.centers = nn.Parameter(torch.zeros(n_clusters, dim))
+        self.register_buffer("offset", torch.zeros(self.embedding_dim))
+        self.register_buffer("projection", torch.eye(self.embedding_dim))
+        self.centers = nn.Parameter(torch.zeros(n_clusters, self.embedding_dim))
 
     @torch.no_grad()
     def set_clustering_space(
@@ -116,7 +116,7 @@ class ClusteringModel(nn.Module):
 
     def forward(
         self, X: torch.Tensor, hidden: torch.Tensor | None = None
-    ) -> tuple[torch.Tensor | None, torch.Tensor | None, torch.Tensor, torch.Tensor]:
+    ) -> tuple[torch.Tensor | None, torch.Tensor | None, torch.Tensor | None, torch.Tensor]:
         x, mask = split_padding(X)
         target = mask
         if hidden is None and self.training and self.mask_ratio > 0:
@@ -151,10 +151,10 @@ class ClusteringModel(nn.Module):
             )
         z, x_hat = out
         if not isinstance(z, torch.Tensor) or z.shape != (x.shape[0], self.embedding_dim):
-            got = tuple(z.shape) if isinstance(z, torch.Tensor) else type(z).__name__
+            shape = tuple(z.shape) if isinstance(z, torch.Tensor) else type(z).__name__
             raise TypeError(
                 f"{name}.forward(x, mask) should return embeddings of shape (batch, "
-                f"embedding_dim) = {(x.shape[0], self.embedding_dim)}; got {got}."
+                f"embedding_dim) = {(x.shape[0], self.embedding_dim)}; got {shape}."
             )
         return z, x_hat
 
