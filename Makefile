@@ -12,6 +12,9 @@ HELDOUT ?= ArrowHead OSULeaf ACSF1 PickupGestureWiimoteZ
 HELDOUT_METHODS ?= neural kmeans tslearn-euclidean tslearn-kshape aeon-kasba
 
 MIN_VENV ?= .venv-min
+# The oldest torch pyproject.toml allows; CI passes the CPU wheel of TORCH
+# instead, to test the other oldest releases without a 3 GB download.
+MIN_TORCH ?= torch==2.2.2
 
 .PHONY: install test test-min bench bench-heldout lint clean
 
@@ -31,6 +34,7 @@ test: install
 test-min:
 	$(PYTHON) -m venv $(MIN_VENV)
 	$(MIN_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(MIN_VENV)/bin/python -m pip install --quiet "$(MIN_TORCH)"
 	$(MIN_VENV)/bin/python -m pip install --quiet -r .ci/min-versions.txt pytest pytest-xdist hypothesis
 	$(MIN_VENV)/bin/python -m pip install --quiet --no-deps -e .
 	$(MIN_VENV)/bin/python -m pytest -n 2
