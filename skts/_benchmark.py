@@ -110,8 +110,7 @@ def load_benchmark_dataset(name: str) -> tuple[list[np.ndarray] | np.ndarray, np
         X, y = [], []
         for path in _archive_parts(name):
             reader = archive_reader(path)
-            if reader is None:  # _archive_parts lists files it can read
-                continue
+            assert reader is not None  # _archive_parts lists only files it can read
             Xp, yp = reader(path)
             X.extend(Xp)
             y.extend(yp)
