@@ -8,6 +8,7 @@ import csv
 import io
 import os
 import sys
+import warnings
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
@@ -22,6 +23,8 @@ Neural clustering of time series.
                                   bundled datasets and print the table
   skts cluster FILE -k K          cluster the series of FILE into K groups and
                                   write one label per series
+  skts predict FILE --model PATH  label the series of FILE with a model that
+                                  skts cluster --save-model saved
 """
 
 
@@ -101,22 +104,61 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--no-plots", action="store_true", help="skip the PNG charts")
     bench.add_argument("--quiet", action="store_true", help="no progress lines")
 
+    # What skts cluster and skts predict share: the input, how to read it, the output.
+    series = argparse.ArgumentParser(add_help=False)
+    series.add_argument(
+        "input", metavar="INPUT", help="the file of series; - reads CSV from standard input"
+    )
+    series.add_argument("-o", "--output", help="CSV file for the labels (default: standard output)")
+    series.add_argument(
+        "--proba",
+        action="store_true",
+        help="also write each series' soft assignment to every cluster (columns p0, p1, ...)",
+    )
+    series.add_argument(
+        "--id-column",
+        metavar="NAME",
+        help="read a .csv file in long format, one row per observation: the column "
+        "that names each row's series (the other columns are its values, or those that "
+        "--value-columns names)",
+    )
+    series.add_argument(
+        "--time-column",
+        metavar="NAME",
+        help="with --id-column, the column that orders the rows of each series "
+        "(default: the file's order)",
+    )
+    series.add_argument(
+        "--value-columns",
+        metavar="NAMES",
+        type=lambda text: text.split(","),
+        help="with --id-column, the comma-separated columns that hold the values, one "
+        "channel each (default: every other column, which must then be numeric)",
+    )
+    series.add_argument(
+        "--frequency",
+        metavar="STEP",
+        help="with --time-column, put irregularly sampled series on a regular grid: a "
+        "duration such as 5min for dates, a number for numeric times; rows in one step are "
+        "averaged, steps without rows are missing values (see --fill-missing)",
+    )
+    formats = (
+        "INPUT may be a .ts file (UEA/UCR), a .tsv or .txt file (UCR: label first, then the "
+        "values separated by tabs, commas or spaces; NAME_TRAIN and NAME_TEST files without "
+        "extension too), a .csv file (one series per row, shorter rows padded; a header line "
+        "and a first column of series names, as pandas writes them, are recognised; with "
+        "--id-column, one row per observation), or a .npy/.npz array of shape (n_series, "
+        "n_timestamps) or (n_series, n_timestamps, n_channels)."
+    )
+
     cluster = commands.add_parser(
         "cluster",
+        parents=[series],
         help="cluster the series of a file",
         description=(
             "Cluster the series of INPUT with NeuralNetClusterer (behind padding and "
-            "z-normalisation) and write one label per series as CSV. INPUT may be a .ts file "
-            "(UEA/UCR), a .tsv or .txt file (UCR: label first, then the values separated by "
-            "tabs, commas or spaces; NAME_TRAIN and NAME_TEST files without extension too), "
-            "a .csv file (one series per row, shorter rows padded; a header line and a first "
-            "column of series names, as pandas writes them, are recognised; with --id-column, one "
-            "row per observation), or a .npy/.npz array of shape (n_series, n_timestamps) or "
-            "(n_series, n_timestamps, n_channels)."
+            "z-normalisation) and write one label per series as CSV. " + formats
         ),
-    )
-    cluster.add_argument(
-        "input", metavar="INPUT", help="the file of series; - reads CSV from standard input"
     )
     cluster.add_argument(
         "-k", "--n-clusters", type=_positive_int, required=True, help="the number of clusters"
@@ -125,37 +167,9 @@ def _parser() -> argparse.ArgumentParser:
         "--device", default="cpu", help="cpu, cuda, cuda:N, mps or auto (default: cpu)"
     )
     cluster.add_argument(
-        "-o", "--output", help="CSV file for the labels (default: standard output)"
-    )
-    cluster.add_argument(
-        "--save-model", metavar="PATH", help="save the fitted pipeline with joblib"
-    )
-    cluster.add_argument(
-        "--id-column",
-        metavar="NAME",
-        help="read a .csv file in long format, one row per observation: the column "
-        "that names each row's series (the other columns are its values, or those that "
-        "--value-columns names)",
-    )
-    cluster.add_argument(
-        "--time-column",
-        metavar="NAME",
-        help="with --id-column, the column that orders the rows of each series "
-        "(default: the file's order)",
-    )
-    cluster.add_argument(
-        "--value-columns",
-        metavar="NAMES",
-        type=lambda text: text.split(","),
-        help="with --id-column, the comma-separated columns that hold the values, one "
-        "channel each (default: every other column, which must then be numeric)",
-    )
-    cluster.add_argument(
-        "--frequency",
-        metavar="STEP",
-        help="with --time-column, put irregularly sampled series on a regular grid: a "
-        "duration such as 5min for dates, a number for numeric times; rows in one step are "
-        "averaged, steps without rows are missing values (see --fill-missing)",
+        "--save-model",
+        metavar="PATH",
+        help="save the fitted pipeline with joblib, for skts predict or Python",
     )
     cluster.add_argument(
         "--fill-missing",
@@ -168,6 +182,26 @@ def _parser() -> argparse.ArgumentParser:
         "--max-epochs", default="auto", help="pretext epochs or 'auto' (default: auto)"
     )
     cluster.add_argument("--verbose", action="store_true", help="print the training epochs")
+
+    predict = commands.add_parser(
+        "predict",
+        parents=[series],
+        help="label the series of a file with a saved model",
+        description=(
+            "Label the series of INPUT with a model that skts cluster --save-model saved (or "
+            "any fitted clusterer saved with joblib), without training it again, and write "
+            "one label per series as CSV. Series longer than those the model was fitted on "
+            "are cut to their length. Loading a model runs Python code from its file: load "
+            "only files you trust. " + formats
+        ),
+    )
+    predict.add_argument(
+        "-m", "--model", metavar="PATH", required=True, help="the model file (joblib)"
+    )
+    predict.add_argument(
+        "--device",
+        help="cpu, cuda, cuda:N, mps or auto (default: the device the model was fitted with)",
+    )
     return parser
 
 
@@ -384,9 +418,7 @@ def _cluster(args: argparse.Namespace) -> int:
 
     from . import NeuralNetClusterer, PaddingTransformer, TimeSeriesImputer, TimeSeriesScaler
 
-    X, names, header = read_series(
-        args.input, args.id_column, args.time_column, args.value_columns, args.frequency
-    )
+    data = _read_input(args)
     max_epochs = args.max_epochs if args.max_epochs == "auto" else _epochs(args.max_epochs)
     fill = [TimeSeriesImputer(method=args.fill_missing)] if args.fill_missing else []
     model = make_pipeline(
@@ -401,34 +433,111 @@ def _cluster(args: argparse.Namespace) -> int:
             verbose=int(args.verbose),
         ),
     )
+    hint = " Here: pass --fill-missing linear (or previous)."
+    with _user_errors(hint):
+        labels = model.fit_predict(data.X)
+        proba = _soft_assignments(args, model, data.X)
+    _write_labels(args, data, labels, proba, args.n_clusters)
+    if args.save_model:
+        joblib.dump(model, args.save_model)
+    return 0
+
+
+def _predict(args: argparse.Namespace) -> int:
+    import joblib
+
+    if not os.path.isfile(args.model):
+        raise _UserError(f"no such model file: {args.model}")
     try:
-        labels = model.fit_predict(X)
+        model = joblib.load(args.model)
+    except Exception as exc:  # unpickling fails in many ways; each is a bad model file
+        raise _UserError(
+            f"could not load the model {args.model} (expected a file that skts cluster "
+            f"--save-model wrote): {exc!r}"
+        ) from None
+    if not hasattr(model, "predict"):
+        raise _UserError(
+            f"{args.model} holds a {type(model).__name__}, not a fitted clusterer: expected a "
+            "model saved by skts cluster --save-model"
+        )
+    if args.device is not None:
+        keys = [k for k in model.get_params() if k == "device" or k.endswith("__device")]
+        if not keys:
+            raise _UserError(f"--device: the {type(model).__name__} in {args.model} has no device")
+        model.set_params(**dict.fromkeys(keys, args.device))
+    data = _read_input(args)
+    hint = (
+        " Here: the model was fitted without --fill-missing; fit it again with skts cluster "
+        "--fill-missing linear (or previous) --save-model PATH."
+    )
+    with _user_errors(hint):
+        labels = np.asarray(model.predict(data.X))
+        proba = _soft_assignments(args, model, data.X)
+    final = model.steps[-1][1] if hasattr(model, "steps") else model
+    n_clusters = getattr(final, "n_clusters_", None) or getattr(final, "n_clusters", None)
+    _write_labels(args, data, labels, proba, n_clusters or int(labels.max()) + 1)
+    return 0
+
+
+def _read_input(args: argparse.Namespace) -> _Input:
+    return read_series(
+        args.input, args.id_column, args.time_column, args.value_columns, args.frequency
+    )
+
+
+@contextlib.contextmanager
+def _user_errors(missing_hint: str):
+    """Turn the estimators' errors on bad input into one line; ``missing_hint`` says how to fill gaps."""
+    try:
+        yield
     except (ValueError, TypeError) as exc:
         message = str(exc)
         if "TimeSeriesImputer" in message:
-            message += " Here: pass --fill-missing linear (or previous)."
+            message += missing_hint
         raise _UserError(message) from None
-    row_names: Sequence[Any] = range(len(labels)) if names is None else names
+
+
+def _soft_assignments(args: argparse.Namespace, model: Any, X: Any) -> np.ndarray | None:
+    """``model.predict_proba(X)`` with ``--proba``, else None."""
+    if not args.proba:
+        return None
+    if not hasattr(model, "predict_proba"):
+        raise _UserError(f"--proba: a {type(model).__name__} has no predict_proba")
+    return np.asarray(model.predict_proba(X))
+
+
+def _write_labels(
+    args: argparse.Namespace,
+    data: _Input,
+    labels: np.ndarray,
+    proba: np.ndarray | None,
+    n_clusters: int,
+) -> None:
+    """Write ``series,label`` (and ``p0, p1, ...`` with ``proba``) as CSV; report on stderr."""
+    header = ["series", "label"]
+    columns: list[Sequence[Any]] = [
+        range(len(labels)) if data.names is None else data.names,
+        labels.tolist(),
+    ]
+    if proba is not None:
+        header += [f"p{j}" for j in range(proba.shape[1])]
+        columns += [[f"{p:.6g}" for p in proba[:, j]] for j in range(proba.shape[1])]
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["series", "label"])
-    writer.writerows(zip(row_names, labels))
-    text = buffer.getvalue()
+    writer.writerow(header)
+    writer.writerows(zip(*columns))
     if args.output:
         with open(args.output, "w") as f:
-            f.write(text)
+            f.write(buffer.getvalue())
     else:
-        sys.stdout.write(text)
-    if args.save_model:
-        joblib.dump(model, args.save_model)
-    counts = np.bincount(labels, minlength=args.n_clusters)
+        sys.stdout.write(buffer.getvalue())
+    counts = np.bincount(labels, minlength=n_clusters)
     print(
-        f"skts: {len(labels)} series in {args.n_clusters} clusters (sizes {counts.tolist()})"
+        f"skts: {len(labels)} series in {n_clusters} clusters (sizes {counts.tolist()})"
         + (f"; labels written to {args.output}" if args.output else "")
-        + ("; line 1 of the input was read as column names" if header else ""),
+        + ("; line 1 of the input was read as column names" if data.header else ""),
         file=sys.stderr,
     )
-    return 0
 
 
 def _epochs(text: str) -> int:
@@ -498,11 +607,23 @@ def _bench(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``skts`` command; returns the exit status."""
     args = _parser().parse_args(argv)
-    try:
-        return _bench(args) if args.command == "bench" else _cluster(args)
-    except _UserError as exc:
-        print(f"skts: error: {exc}", file=sys.stderr)
-        return 2
+    command = {"bench": _bench, "cluster": _cluster, "predict": _predict}[args.command]
+    shown: set[str] = set()
+
+    def show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+        # One line each, as the errors, and once: the pipeline may meet the
+        # same input twice (labels, then --proba); a source line means nothing here.
+        if str(message) not in shown:
+            shown.add(str(message))
+            print(f"skts: warning: {message}", file=sys.stderr)
+
+    with warnings.catch_warnings():
+        warnings.showwarning = show_warning
+        try:
+            return command(args)
+        except _UserError as exc:
+            print(f"skts: error: {exc}", file=sys.stderr)
+            return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -233,6 +233,132 @@ def test_cluster_prints_to_stdout_and_saves_the_model(tmp_path, series, capsys):
     assert model.predict(X).shape == (24,)
 
 
+def _read_labels(text):
+    """The rows of a labels CSV as (header, rows of cells)."""
+    lines = text.splitlines()
+    return lines[0].split(","), [line.split(",") for line in lines[1:]]
+
+
+@pytest.fixture
+def saved_model(tmp_path, series, capsys):
+    """A model saved by ``skts cluster``, the file it was fitted on and its labels."""
+    X, y = series
+    path = _write_inputs(tmp_path, X, y)["csv"]
+    model_path = tmp_path / "model.joblib"
+    args = ["cluster", str(path), "-k", "3", "--max-epochs", "2", "--save-model", str(model_path)]
+    assert main(args) == 0
+    _, rows = _read_labels(capsys.readouterr().out)
+    return model_path, path, [int(row[1]) for row in rows]
+
+
+def test_predict_labels_series_with_a_saved_model_as_cluster_did(saved_model, capsys):
+    model_path, path, fitted = saved_model
+    assert main(["predict", str(path), "--model", str(model_path)]) == 0
+    captured = capsys.readouterr()
+    header, rows = _read_labels(captured.out)
+    assert header == ["series", "label"]
+    assert [int(row[1]) for row in rows] == fitted
+    assert "24 series in 3 clusters" in captured.err
+
+
+def test_predict_and_cluster_write_soft_assignments_with_proba(saved_model, tmp_path, capsys):
+    model_path, path, fitted = saved_model
+    out = tmp_path / "predicted.csv"
+    args = ["predict", str(path), "-m", str(model_path), "--proba", "-o", str(out)]
+    assert main(args) == 0
+    header, rows = _read_labels(out.read_text())
+    assert header == ["series", "label", "p0", "p1", "p2"]
+    proba = np.array([[float(p) for p in row[2:]] for row in rows])
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-5)
+    assert proba.argmax(axis=1).tolist() == [int(row[1]) for row in rows] == fitted
+    assert main(["cluster", str(path), "-k", "2", "--max-epochs", "1", "--proba"]) == 0
+    header, rows = _read_labels(capsys.readouterr().out)
+    assert header == ["series", "label", "p0", "p1"] and len(rows) == 24
+
+
+def test_predict_keeps_series_names_and_warns_once_in_one_line(saved_model, tmp_path, capsys):
+    model_path, _, _ = saved_model
+    X, _ = make_time_series_clusters(
+        n_samples_per_cluster=2, min_length=25, max_length=30, random_state=1
+    )
+    path = tmp_path / "new.csv"
+    path.write_text("".join(f"day{i}," + ",".join(map(str, x)) + "\n" for i, x in enumerate(X)))
+    assert main(["predict", str(path), "-m", str(model_path), "--proba"]) == 0
+    captured = capsys.readouterr()
+    _, rows = _read_labels(captured.out)
+    assert [row[0] for row in rows] == [f"day{i}" for i in range(6)]
+    warnings = [line for line in captured.err.splitlines() if "warning" in line.lower()]
+    # predict and predict_proba both cut the long series: one line, said once.
+    assert len(warnings) == 1 and warnings[0].startswith("skts: warning: 6 series are longer")
+    assert "UserWarning" not in captured.err
+
+
+def test_cluster_warnings_are_one_line(tmp_path, capsys):
+    path = tmp_path / "wide.npy"
+    np.save(path, np.random.default_rng(0).normal(size=(12, 3, 40)).astype(np.float32))
+    assert main(["cluster", str(path), "-k", "2", "--max-epochs", "1"]) == 0
+    err = capsys.readouterr().err
+    assert "skts: warning: The axes may be swapped" in err
+    assert "UserWarning" not in err and "sys.exit" not in err
+
+
+def test_predict_with_a_model_without_soft_assignments(tmp_path, series, capsys):
+    import joblib
+
+    from skts import make_kmeans_baseline
+
+    X, y = series
+    path = _write_inputs(tmp_path, X, y)["ts"]
+    baseline = make_kmeans_baseline(n_clusters=4, random_state=0).fit(X)
+    joblib.dump(baseline, tmp_path / "kmeans.joblib")
+    assert main(["predict", str(path), "-m", str(tmp_path / "kmeans.joblib")]) == 0
+    captured = capsys.readouterr()
+    _, rows = _read_labels(captured.out)
+    assert [int(row[1]) for row in rows] == baseline.predict(X).tolist()
+    assert "24 series in 4 clusters" in captured.err
+    assert main(["predict", str(path), "-m", str(tmp_path / "kmeans.joblib"), "--proba"]) == 2
+    assert "--proba: a Pipeline has no predict_proba" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "model, extra, message",
+    [
+        ("none", [], "no such model file"),
+        ("not_joblib", [], "could not load the model"),
+        ("not_a_model", [], "holds a dict, not a fitted clusterer"),
+        ("saved", ["--device", "cuda:7"], "CUDA"),
+        ("kmeans", ["--device", "cpu"], "has no device"),
+        ("saved", ["--gaps"], "fitted without --fill-missing; fit it again"),
+    ],
+)
+def test_predict_errors_are_one_clear_line(
+    saved_model, tmp_path, series, model, extra, message, capsys
+):
+    import joblib
+    from sklearn.cluster import KMeans
+
+    model_path, path, _ = saved_model
+    joblib.dump({"a": 1}, tmp_path / "dict.joblib")
+    (tmp_path / "text.joblib").write_text("not a model")
+    joblib.dump(KMeans(2).fit(np.zeros((4, 2)) + np.arange(4)[:, None]), tmp_path / "km.joblib")
+    models = {
+        "none": tmp_path / "missing.joblib",
+        "not_joblib": tmp_path / "text.joblib",
+        "not_a_model": tmp_path / "dict.joblib",
+        "saved": model_path,
+        "kmeans": tmp_path / "km.joblib",
+    }
+    if "--gaps" in extra:
+        extra = []
+        path = tmp_path / "gaps.csv"
+        path.write_text("1,2,nan,4,5\n1,2,3,4,5\n")
+    args = ["predict", str(path), "-m", str(models[model]), *extra]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("skts: error: ") and message in err
+    assert "Traceback" not in err
+
+
 @pytest.mark.parametrize("method", ["linear", "previous"])
 def test_cluster_fills_missing_values_only_when_asked(tmp_path, series, method, capsys):
     X, y = series
@@ -325,6 +451,7 @@ def test_module_entry_point_has_help_and_no_traceback_on_error(tmp_path):
         [sys.executable, "-m", "skts", "--help"], capture_output=True, text=True, check=True
     ).stdout
     assert "skts bench" in help_text and "skts cluster" in help_text
+    assert "skts predict" in help_text
     failed = subprocess.run(
         [sys.executable, "-m", "skts", "cluster", str(tmp_path / "none.csv"), "-k", "2"],
         capture_output=True,
@@ -373,3 +500,20 @@ def test_bench_writes_table_csv_markdown_and_plots(tmp_path, capsys):
     assert "one run at a time" in report
     assert (out / "scores.png").stat().st_size > 1000
     assert (out / "times.png").stat().st_size > 1000
+
+
+def test_readme_command_lines_parse():
+    """The cluster and predict lines of README's "Command line" block, options included."""
+    import pathlib
+    import re
+    import shlex
+
+    from skts.cli import _parser
+
+    readme = (pathlib.Path(__file__).parents[1] / "README.md").read_text()
+    block = readme.split("## Command line", 1)[1].split("```bash", 1)[1].split("```", 1)[0]
+    lines = [line for line in block.splitlines() if re.match(r"skts (cluster|predict) ", line)]
+    assert {line.split()[1] for line in lines} == {"cluster", "predict"}
+    for line in lines:
+        args = _parser().parse_args(shlex.split(line.replace("[", "").replace("]", ""))[1:])
+        assert args.input.endswith((".ts", ".csv"))
