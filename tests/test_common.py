@@ -46,6 +46,7 @@ def expected_failed_checks(estimator):
         PaddingTransformer(),
         TimeSeriesImputer(),
         TimeSeriesScaler(),
+        TimeSeriesScaler(scope="collection"),
         NeuralNetClusterer(
             max_epochs=2, batch_size=16, n_init=2, module__hidden_size=8, module__n_kernels=32
         ),

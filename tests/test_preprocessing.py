@@ -10,7 +10,14 @@ from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.pipeline import make_pipeline
 
-from skts import NeuralNetClusterer, PaddingTransformer, TimeSeriesImputer, TimeSeriesScaler
+from skts import (
+    NeuralNetClusterer,
+    PaddingTransformer,
+    TimeSeriesImputer,
+    TimeSeriesScaler,
+    make_kmeans_baseline,
+)
+from skts.metrics import clustering_accuracy
 
 
 def test_padder_learns_longest_length_and_channels(ragged_multivariate):
@@ -159,6 +166,56 @@ def test_scaler_options():
     X = np.array([[1.0, 3.0]])
     np.testing.assert_allclose(TimeSeriesScaler(with_std=False).fit_transform(X)[0, :, 0], [-1, 1])
     np.testing.assert_allclose(TimeSeriesScaler(with_mean=False).fit_transform(X)[0, :, 0], [1, 3])
+
+
+def test_collection_scope_standardises_each_channel_over_every_observed_value():
+    rng = np.random.RandomState(0)
+    X = [rng.normal(size=(n, 2)) * [1.0, 50.0] + [level, 100.0] for n, level in [(8, 0), (5, 4)]]
+    scaler = TimeSeriesScaler(scope="collection").fit(X)
+    stacked = np.concatenate(X)
+    np.testing.assert_allclose(scaler.mean_, stacked.mean(axis=0))
+    np.testing.assert_allclose(scaler.scale_, stacked.std(axis=0))
+    Xt = scaler.transform(X)
+    assert np.isnan(Xt[1, 5:]).all() and not np.isnan(Xt[0]).any()
+    observed = np.concatenate([Xt[0], Xt[1, :5]])
+    np.testing.assert_allclose(observed.mean(axis=0), 0.0, atol=1e-6)
+    np.testing.assert_allclose(observed.std(axis=0), 1.0, atol=1e-6)
+    # The level that tells the series apart stays (series scaling erases it).
+    assert Xt[1, :5, 0].mean() - Xt[0, :, 0].mean() > 1.0
+    # New series are scaled by what fit learned, not by their own statistics.
+    new = scaler.transform([np.array([[0.0, 100.0], [0.0, 100.0]])])
+    np.testing.assert_allclose(
+        new[0], (np.array([[0.0, 100.0]] * 2) - scaler.mean_) / scaler.scale_
+    )
+
+
+def test_collection_scope_options_and_constant_channels():
+    X = np.array([[[1.0, 5.0], [3.0, 5.0]]])
+    np.testing.assert_array_equal(
+        TimeSeriesScaler(scope="collection").fit_transform(X)[0], [[-1.0, 0.0], [1.0, 0.0]]
+    )
+    centred = TimeSeriesScaler(scope="collection", with_std=False).fit(X)
+    assert centred.scale_ is None
+    np.testing.assert_array_equal(centred.transform(X)[0], [[-1.0, 0.0], [1.0, 0.0]])
+    scaled = TimeSeriesScaler(scope="collection", with_mean=False).fit(X)
+    assert scaled.mean_ is None
+    np.testing.assert_allclose(scaled.transform(X)[0, :, 0], [1.0, 3.0])
+    assert TimeSeriesScaler().fit(X).mean_ is None  # series scope learns nothing
+    with pytest.raises(ValueError, match="channel"):
+        TimeSeriesScaler(scope="collection").fit(X).transform(np.zeros((1, 4, 3)))
+
+
+def test_collection_scope_keeps_the_levels_that_separate_groups():
+    # Two groups of the same noisy wave at different levels: only the level
+    # tells them apart, and z-normalising each series erases it.
+    rng = np.random.RandomState(0)
+    wave = np.sin(np.linspace(0, 4 * np.pi, 40))
+    y = np.repeat([0, 1], 20)
+    X = wave + 3.0 * y[:, None] + rng.normal(scale=0.3, size=(40, 40))
+    baseline = make_kmeans_baseline(n_clusters=2, random_state=0)
+    assert clustering_accuracy(y, baseline.fit_predict(X)) < 0.8
+    baseline.set_params(timeseriesscaler__scope="collection")
+    assert clustering_accuracy(y, baseline.fit_predict(X)) == 1.0
 
 
 def test_pipeline_clone_and_pickle_of_transformers(ragged_univariate):
