@@ -219,37 +219,39 @@ class Method:
     """A clusterer to benchmark: how to build it, and what it needs."""
 
     name: str
-    build: Callable[[int, int, str], Any]
+    build: Callable[[int, int, str, str], Any]  # (n_clusters, seed, device, scaling)
     requires: str | None = None
     note: str = ""
 
 
-def _neural(n_clusters: int, seed: int, device: str) -> Pipeline:
+def _neural(n_clusters: int, seed: int, device: str, scaling: str) -> Pipeline:
     return make_pipeline(
         PaddingTransformer(),
-        TimeSeriesScaler(),
+        TimeSeriesScaler(scope=scaling),
         NeuralNetClusterer(n_clusters, random_state=seed, device=device),
     )
 
 
-def _neural_consensus(n_clusters: int, seed: int, device: str) -> ConsensusClusterer:
-    return ConsensusClusterer(_neural(n_clusters, seed, device), n_estimators=3, random_state=seed)
+def _neural_consensus(n_clusters: int, seed: int, device: str, scaling: str) -> ConsensusClusterer:
+    member = _neural(n_clusters, seed, device, scaling)
+    return ConsensusClusterer(member, n_estimators=3, random_state=seed)
 
 
-def _neural_feedforward(n_clusters: int, seed: int, device: str) -> Pipeline:
+def _neural_feedforward(n_clusters: int, seed: int, device: str, scaling: str) -> Pipeline:
     return make_pipeline(
         PaddingTransformer(),
-        TimeSeriesScaler(),
+        TimeSeriesScaler(scope=scaling),
         NeuralNetClusterer(n_clusters, module=FeedForward, random_state=seed, device=device),
     )
 
 
-def _kmeans(n_clusters: int, seed: int, device: str) -> Pipeline:
-    return make_kmeans_baseline(n_clusters, random_state=seed)
+def _kmeans(n_clusters: int, seed: int, device: str, scaling: str) -> Pipeline:
+    baseline = make_kmeans_baseline(n_clusters, random_state=seed)
+    return baseline.set_params(timeseriesscaler__scope=scaling)
 
 
-def _tslearn(kind: str) -> Callable[[int, int, str], Pipeline]:
-    def build(n_clusters: int, seed: int, device: str) -> Pipeline:
+def _tslearn(kind: str) -> Callable[[int, int, str, str], Pipeline]:
+    def build(n_clusters: int, seed: int, device: str, scaling: str) -> Pipeline:
         with warnings.catch_warnings():  # tslearn warns about optional h5py on import
             warnings.simplefilter("ignore")
             from tslearn.clustering import KShape, TimeSeriesKMeans
@@ -258,7 +260,7 @@ def _tslearn(kind: str) -> Callable[[int, int, str], Pipeline]:
             model = KShape(n_clusters, random_state=seed)
         else:
             model = TimeSeriesKMeans(n_clusters, metric=kind, random_state=seed)
-        steps = [PaddingTransformer(), TimeSeriesScaler()]
+        steps = [PaddingTransformer(), TimeSeriesScaler(scope=scaling)]
         if kind != "dtw":  # DTW aligns series of different lengths itself
             steps.append(_Resample())
         return make_pipeline(*steps, model)
@@ -266,12 +268,12 @@ def _tslearn(kind: str) -> Callable[[int, int, str], Pipeline]:
     return build
 
 
-def _aeon_kasba(n_clusters: int, seed: int, device: str) -> Pipeline:
+def _aeon_kasba(n_clusters: int, seed: int, device: str, scaling: str) -> Pipeline:
     from aeon.clustering import KASBA
 
     return make_pipeline(
         PaddingTransformer(),
-        TimeSeriesScaler(),
+        TimeSeriesScaler(scope=scaling),
         _Resample(),
         _ChannelsFirst(),
         KASBA(n_clusters=n_clusters, random_state=seed),
@@ -315,6 +317,13 @@ METHODS: dict[str, Method] = {
     ]
 }
 """The methods ``skts bench`` knows, by name."""
+
+
+SCALINGS = {
+    "series": "each series z-normalised",
+    "collection": "each channel standardised over the whole collection (series not z-normalised)",
+}
+"""What ``scaling`` may be, and how reports word it."""
 
 
 def method_available(method: Method) -> bool:
@@ -394,15 +403,23 @@ class Result:
     status: str = "ok"
 
 
-def run_one(method: Method, X, y, dataset: str, seed: int, device: str = "cpu") -> Result:
-    """Fit and score one method on one dataset with one seed."""
+def run_one(
+    method: Method,
+    X,
+    y,
+    dataset: str,
+    seed: int,
+    device: str = "cpu",
+    scaling: str = "series",
+) -> Result:
+    """Fit and score one method on one dataset with one seed (``scaling``: see ``run_benchmark``)."""
     y = np.asarray(y)
     n_clusters = len(np.unique(y))
     result = Result(dataset, method.name, seed, len(y), n_clusters)
     if not method_available(method):
         result.status = f"missing: pip install {method.requires}"
         return result
-    model = method.build(n_clusters, seed, device)
+    model = method.build(n_clusters, seed, device, scaling)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         with PeakMemory() as memory:
@@ -420,19 +437,20 @@ def run_one(method: Method, X, y, dataset: str, seed: int, device: str = "cpu") 
 
 
 def _run_task(
-    method_name: str, dataset: str, seed: int, device: str, single_thread: bool
+    method_name: str, dataset: str, seed: int, device: str, scaling: str, single_thread: bool
 ) -> Result:
     """One run; with ``single_thread``, every library in it uses one thread."""
     from threadpoolctl import threadpool_limits
 
     X, y = load_benchmark_dataset(dataset)
+    args = (METHODS[method_name], X, y, dataset_label(dataset), seed, device, scaling)
     if not single_thread:
-        return run_one(METHODS[method_name], X, y, dataset_label(dataset), seed, device)
+        return run_one(*args)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
         with threadpool_limits(1):
-            return run_one(METHODS[method_name], X, y, dataset_label(dataset), seed, device)
+            return run_one(*args)
     finally:
         torch.set_num_threads(threads)
 
@@ -443,6 +461,7 @@ def run_benchmark(
     seeds: Iterable[int] = (0, 1, 2),
     *,
     device: str = "cpu",
+    scaling: str = "series",
     n_jobs: int = 1,
     progress: Callable[[Result, int, int], None] | None = None,
 ) -> list[Result]:
@@ -459,6 +478,11 @@ def run_benchmark(
         The seeds; each run uses one.
     device : str, default="cpu"
         The device of the neural methods.
+    scaling : {"series", "collection"}, default="series"
+        What every method's :class:`~skts.TimeSeriesScaler` does:
+        z-normalise each series (the field's protocol), or standardise each
+        channel over the whole collection, which keeps the differences of
+        level and amplitude between series.
     n_jobs : int, default=1
         Runs in parallel (joblib processes, one thread each); with 1, runs
         in this process with every core.
@@ -475,12 +499,14 @@ def run_benchmark(
     unknown = [m for m in methods if m not in METHODS]
     if unknown:
         raise ValueError(f"Unknown methods {unknown}; choose among {list(METHODS)}.")
+    if scaling not in SCALINGS:
+        raise ValueError(f"scaling must be one of {list(SCALINGS)}; got {scaling!r}.")
     for name in datasets:
         load_benchmark_dataset(name)  # fail early on a bad name or path
     tasks = [(m, d, s) for d in datasets for m in methods for s in seeds]
     results = []
     runner = Parallel(n_jobs=n_jobs, return_as="generator")
-    outputs = runner(delayed(_run_task)(m, d, s, device, n_jobs != 1) for m, d, s in tasks)
+    outputs = runner(delayed(_run_task)(m, d, s, device, scaling, n_jobs != 1) for m, d, s in tasks)
     for result in outputs:
         results.append(result)
         if progress is not None:
@@ -615,9 +641,14 @@ def machine_description(device: str = "cpu") -> str:
 
 
 def markdown_report(
-    results: list[Result], seeds: list[int], *, n_jobs: int = 1, device: str = "cpu"
+    results: list[Result],
+    seeds: list[int],
+    *,
+    n_jobs: int = 1,
+    device: str = "cpu",
+    scaling: str = "series",
 ) -> str:
-    """The whole markdown summary of a comparison run (``n_jobs`` and ``device`` as it ran)."""
+    """The whole markdown summary of a comparison run (``n_jobs``, ``device``, ``scaling`` as it ran)."""
     methods = list(dict.fromkeys(r.method for r in results))
     missing = sorted({r.method for r in results if r.status != "ok"})
     notes = "\n".join(f"- `{m}`: {METHODS[m].note}" for m in methods if m in METHODS)
@@ -630,7 +661,8 @@ def markdown_report(
             if n_jobs == 1
             else f"{n_jobs} runs at a time, one thread each."
         ),
-        "Protocol: train and test splits merged, each series z-normalised, n_clusters = number of classes.",
+        f"Protocol: train and test splits merged, {SCALINGS[scaling]}, "
+        "n_clusters = number of classes.",
         "",
         "## Adjusted Rand index (mean ± std over seeds; higher is better)",
         "",

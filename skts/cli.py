@@ -91,6 +91,13 @@ def _parser() -> argparse.ArgumentParser:
         "--device", default="cpu", help="device of the neural methods (default: cpu)"
     )
     bench.add_argument(
+        "--scaling",
+        choices=("series", "collection"),
+        default="series",
+        help="series: z-normalise each series, the field's protocol (default); collection: "
+        "standardise each channel over all series, keeping their levels and amplitudes",
+    )
+    bench.add_argument(
         "--jobs",
         type=_positive_int,
         default=1,
@@ -157,7 +164,7 @@ def _parser() -> argparse.ArgumentParser:
         help="cluster the series of a file",
         description=(
             "Cluster the series of INPUT with NeuralNetClusterer (behind padding and "
-            "z-normalisation) and write one label per series as CSV. " + formats
+            "scaling) and write one label per series as CSV. " + formats
         ),
     )
     cluster.add_argument(
@@ -170,6 +177,14 @@ def _parser() -> argparse.ArgumentParser:
         "--save-model",
         metavar="PATH",
         help="save the fitted pipeline with joblib, for skts predict or Python",
+    )
+    cluster.add_argument(
+        "--scaling",
+        choices=("series", "collection"),
+        default="series",
+        help="series: z-normalise each series, so that series are compared by shape (default); "
+        "collection: standardise each channel over all series, so that differences of level "
+        "and amplitude count too (often better on multivariate data)",
     )
     cluster.add_argument(
         "--fill-missing",
@@ -424,7 +439,7 @@ def _cluster(args: argparse.Namespace) -> int:
     model = make_pipeline(
         *fill,
         PaddingTransformer(),
-        TimeSeriesScaler(),
+        TimeSeriesScaler(scope=args.scaling),
         NeuralNetClusterer(
             args.n_clusters,
             max_epochs=max_epochs,
@@ -580,6 +595,7 @@ def _bench(args: argparse.Namespace) -> int:
             args.methods,
             args.seeds,
             device=args.device,
+            scaling=args.scaling,
             n_jobs=args.jobs,
             progress=progress,
         )
@@ -587,7 +603,9 @@ def _bench(args: argparse.Namespace) -> int:
         raise _UserError(str(exc)) from None
     os.makedirs(args.output, exist_ok=True)
     bench.write_csv(results, os.path.join(args.output, "results.csv"))
-    report = bench.markdown_report(results, args.seeds, n_jobs=args.jobs, device=args.device)
+    report = bench.markdown_report(
+        results, args.seeds, n_jobs=args.jobs, device=args.device, scaling=args.scaling
+    )
     with open(os.path.join(args.output, "results.md"), "w") as f:
         f.write(report)
     if not args.no_plots:

@@ -9,7 +9,7 @@ from skts import _benchmark as bench
 
 
 def test_missing_peer_is_marked_never_faked():
-    missing = bench.Method("ghost", lambda k, s, d: None, requires="no_such_library_skts")
+    missing = bench.Method("ghost", lambda k, s, d, c: None, requires="no_such_library_skts")
     X, y = bench.load_benchmark_dataset("synthetic")
     result = bench.run_one(missing, X, y, "synthetic", 0)
     assert result.status.startswith("missing")
@@ -51,6 +51,27 @@ def test_report_says_how_the_runs_shared_the_machine():
     assert "one run at a time, with every core" in alone
     assert "2 runs at a time, one thread each" in shared
     assert "one run at a time" not in shared
+
+
+@pytest.mark.parametrize("method", list(bench.METHODS))
+def test_scaling_reaches_every_method_and_the_report(method):
+    model = bench.METHODS[method].build(2, 0, "cpu", "collection")
+    scopes = {v for k, v in model.get_params().items() if k.endswith("timeseriesscaler__scope")}
+    assert scopes == {"collection"}
+    rows = [bench.Result("a", method, 0, 10, 2, ari=0.5, nmi=0.4, accuracy=0.8)]
+    report = bench.markdown_report(rows, [0], scaling="collection")
+    assert "each channel standardised over the whole collection" in report
+    assert "each series z-normalised" in bench.markdown_report(rows, [0])
+
+
+def test_collection_scaling_keeps_basic_motions_levels_for_kmeans():
+    runs = {
+        scaling: bench.run_benchmark(["BasicMotions"], ["kmeans"], [0], scaling=scaling)[0]
+        for scaling in ("series", "collection")
+    }
+    assert runs["series"].ari != runs["collection"].ari
+    with pytest.raises(ValueError, match="scaling must be one of"):
+        bench.run_benchmark(["BasicMotions"], ["kmeans"], [0], scaling="channel")
 
 
 def test_report_names_torch_and_the_gpu_only_when_one_ran():
@@ -143,7 +164,7 @@ def test_peak_memory_sees_a_large_allocation():
 
 
 def test_neural_consensus_is_three_seeded_fits_of_the_default_pipeline():
-    model = bench.METHODS["neural-consensus"].build(3, 7, "cpu")
+    model = bench.METHODS["neural-consensus"].build(3, 7, "cpu", "series")
     assert model.n_estimators == 3 and model.random_state == 7
     assert model.estimator.steps[-1][1].get_params()["n_clusters"] == 3
     assert "neural-consensus" not in bench.DEFAULT_METHODS  # 3 times the cost: on request

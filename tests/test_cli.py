@@ -251,6 +251,23 @@ def saved_model(tmp_path, series, capsys):
     return model_path, path, [int(row[1]) for row in rows]
 
 
+def test_cluster_scaling_is_saved_with_the_model(tmp_path, series, capsys):
+    import joblib
+
+    X, y = series
+    path = _write_inputs(tmp_path, X, y)["npy"]
+    saved = {}
+    for scaling in ("series", "collection"):
+        model_path = tmp_path / f"{scaling}.joblib"
+        args = ["cluster", str(path), "-k", "3", "--max-epochs", "1", "--scaling", scaling]
+        assert main([*args, "--save-model", str(model_path)]) == 0
+        saved[scaling] = joblib.load(model_path)
+        assert saved[scaling].named_steps["timeseriesscaler"].scope == scaling
+    # The transformed series differ: levels are kept only with collection scaling.
+    series_t, collection_t = (saved[s][:-1].transform(X) for s in ("series", "collection"))
+    assert not np.allclose(np.nan_to_num(series_t), np.nan_to_num(collection_t))
+
+
 def test_predict_labels_series_with_a_saved_model_as_cluster_did(saved_model, capsys):
     model_path, path, fitted = saved_model
     assert main(["predict", str(path), "--model", str(model_path)]) == 0
