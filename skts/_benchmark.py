@@ -294,7 +294,11 @@ METHODS: dict[str, Method] = {
             _neural_feedforward,
             note="skts NeuralNetClusterer with the feed-forward module",
         ),
-        Method("kmeans", _kmeans, note="KMeans on zero-filled, z-normalised vectors"),
+        Method(
+            "kmeans",
+            _kmeans,
+            note="KMeans on the scaled series, zero-filled and flattened (make_kmeans_baseline)",
+        ),
         Method(
             "tslearn-euclidean",
             _tslearn("euclidean"),
