@@ -363,6 +363,11 @@ class TimeSeriesScaler(_TimeSeriesTransformer):
         self.with_std = with_std
         self.scope = scope
 
+    def __setstate__(self, state):
+        # A scaler pickled before ``scope`` existed scaled each series.
+        state.setdefault("scope", "series")
+        super().__setstate__(state)
+
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Check ``X``; with ``scope="collection"``, learn each channel's mean and scale.

@@ -205,6 +205,17 @@ def test_collection_scope_options_and_constant_channels():
         TimeSeriesScaler(scope="collection").fit(X).transform(np.zeros((1, 4, 3)))
 
 
+def test_a_scaler_pickled_before_scope_existed_still_scales_each_series():
+    X = [np.array([1.0, 2.0, 4.0]), np.array([10.0, 30.0])]
+    scaler = TimeSeriesScaler().fit(X)
+    state = scaler.__getstate__()
+    del state["scope"], state["mean_"], state["scale_"]  # what older versions saved
+    old = TimeSeriesScaler.__new__(TimeSeriesScaler)
+    old.__setstate__(state)
+    assert old.scope == "series"
+    np.testing.assert_array_equal(old.transform(X), scaler.transform(X))
+
+
 def test_collection_scope_keeps_the_levels_that_separate_groups():
     # Two groups of the same noisy wave at different levels: only the level
     # tells them apart, and z-normalising each series erases it.
