@@ -3,8 +3,8 @@
 :class:`TimeSeriesImputer` fills missing values inside each series;
 :class:`PaddingTransformer` turns a ragged collection into one NaN-padded
 array; :class:`TimeSeriesScaler` z-normalises each series on its observed
-timestamps (or standardises each channel over the whole collection). All return ``float32`` arrays of shape
-``(n_samples, n_timestamps, n_channels)``.
+timestamps, or standardises each channel over the whole collection. All
+return ``float32`` arrays of shape ``(n_samples, n_timestamps, n_channels)``.
 """
 
 from __future__ import annotations
@@ -300,11 +300,12 @@ class TimeSeriesScaler(_TimeSeriesTransformer):
     the units go, and the differences of level and amplitude between series,
     and between the channels of one series, stay. On multivariate data those
     often tell the groups apart: ``NeuralNetClusterer`` scored ARI 1.000 on
-    BasicMotions and 0.916 on JapaneseVowels with it, against 0.857 and
+    BasicMotions and 0.910 on JapaneseVowels with it, against 0.857 and
     0.365 with per-series z-normalisation, which erases each channel's level
     (``benchmarks/NOTES.md``, "What z-normalising each series costs").
     Where series differ in level or scale for reasons that do not matter, as
-    in ``make_time_series_clusters``, only ``"series"`` finds the shapes.
+    in ``make_time_series_clusters``, only ``"series"`` finds the shapes;
+    neither is right for all data.
 
     Padding (NaN) stays NaN either way.
 
