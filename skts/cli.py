@@ -449,7 +449,8 @@ def _cluster(args: argparse.Namespace) -> int:
         ),
     )
     hint = " Here: pass --fill-missing linear (or previous)."
-    with _user_errors(hint):
+    # Standard output holds the labels: the training log (--verbose) goes to stderr.
+    with _user_errors(hint), contextlib.redirect_stdout(sys.stderr):
         labels = model.fit_predict(data.X)
         proba = _soft_assignments(args, model, data.X)
     _write_labels(args, data, labels, proba, args.n_clusters)
@@ -485,7 +486,7 @@ def _predict(args: argparse.Namespace) -> int:
         " Here: the model was fitted without --fill-missing; fit it again with skts cluster "
         "--fill-missing linear (or previous) --save-model PATH."
     )
-    with _user_errors(hint):
+    with _user_errors(hint), contextlib.redirect_stdout(sys.stderr):
         labels = np.asarray(model.predict(data.X))
         proba = _soft_assignments(args, model, data.X)
     final = model.steps[-1][1] if hasattr(model, "steps") else model

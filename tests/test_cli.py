@@ -310,6 +310,17 @@ def test_predict_keeps_series_names_and_warns_once_in_one_line(saved_model, tmp_
     assert "UserWarning" not in captured.err
 
 
+def test_verbose_training_log_goes_to_stderr_not_into_the_labels(tmp_path, series, capsys):
+    X, y = series
+    path = _write_inputs(tmp_path, X, y)["csv"]
+    assert main(["cluster", str(path), "-k", "3", "--max-epochs", "2", "--verbose"]) == 0
+    captured = capsys.readouterr()
+    header, rows = _read_labels(captured.out)
+    assert header == ["series", "label"] and len(rows) == len(X)
+    assert all(len(row) == 2 and row[1].isdigit() for row in rows)
+    assert "train_loss" in captured.err and "pretext" in captured.err
+
+
 def test_cluster_warnings_are_one_line(tmp_path, capsys):
     path = tmp_path / "wide.npy"
     np.save(path, np.random.default_rng(0).normal(size=(12, 3, 40)).astype(np.float32))
