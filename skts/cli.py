@@ -507,8 +507,10 @@ def _user_errors(missing_hint: str):
     try:
         yield
     except (ValueError, TypeError) as exc:
+        from ._validation import _IMPUTE_HINT
+
         message = str(exc)
-        if "TimeSeriesImputer" in message:
+        if _IMPUTE_HINT in message:  # missing values, not any error that names the imputer
             message += missing_hint
         raise _UserError(message) from None
 

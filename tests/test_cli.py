@@ -530,6 +530,21 @@ def test_bench_writes_table_csv_markdown_and_plots(tmp_path, capsys):
     assert (out / "times.png").stat().st_size > 1000
 
 
+def test_predict_hints_at_fill_missing_only_for_missing_values(tmp_path, series, capsys):
+    X, y = series
+    path = _write_inputs(tmp_path, X, y)["csv"]
+    model_path = tmp_path / "filled.joblib"
+    args = ["cluster", str(path), "-k", "2", "--max-epochs", "1", "--fill-missing", "linear"]
+    assert main([*args, "--save-model", str(model_path)]) == 0
+    capsys.readouterr()
+    two = tmp_path / "two.npy"
+    np.save(two, np.ones((3, 8, 2), dtype=np.float32))
+    assert main(["predict", str(two), "-m", str(model_path)]) == 2
+    err = capsys.readouterr().err
+    # The imputer's channel check names TimeSeriesImputer; no gap is to blame.
+    assert "Expected series with 1 channels" in err and "--fill-missing" not in err
+
+
 def test_readme_command_lines_parse():
     """The cluster and predict lines of README's "Command line" block, options included."""
     import pathlib
