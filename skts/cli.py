@@ -433,6 +433,8 @@ def _cluster(args: argparse.Namespace) -> int:
 
     from . import NeuralNetClusterer, PaddingTransformer, TimeSeriesImputer, TimeSeriesScaler
 
+    _check_writable(args.output, "--output")
+    _check_writable(args.save_model, "--save-model")
     data = _read_input(args)
     max_epochs = args.max_epochs if args.max_epochs == "auto" else _epochs(args.max_epochs)
     fill = [TimeSeriesImputer(method=args.fill_missing)] if args.fill_missing else []
@@ -455,7 +457,10 @@ def _cluster(args: argparse.Namespace) -> int:
         proba = _soft_assignments(args, model, data.X)
     _write_labels(args, data, labels, proba, args.n_clusters)
     if args.save_model:
-        joblib.dump(model, args.save_model)
+        try:
+            joblib.dump(model, args.save_model)
+        except OSError as exc:
+            raise _UserError(f"--save-model: could not write {args.save_model}: {exc}") from None
     return 0
 
 
@@ -464,6 +469,7 @@ def _predict(args: argparse.Namespace) -> int:
 
     if not os.path.isfile(args.model):
         raise _UserError(f"no such model file: {args.model}")
+    _check_writable(args.output, "--output")
     try:
         model = joblib.load(args.model)
     except Exception as exc:  # unpickling fails in many ways; each is a bad model file
@@ -493,6 +499,17 @@ def _predict(args: argparse.Namespace) -> int:
     n_clusters = getattr(final, "n_clusters_", None) or getattr(final, "n_clusters", None)
     _write_labels(args, data, labels, proba, n_clusters or int(labels.max()) + 1)
     return 0
+
+
+def _check_writable(path: str | None, option: str) -> None:
+    """Fail before any training when ``path``'s folder does not exist (None: not asked for)."""
+    if path is None:
+        return
+    folder = os.path.dirname(path) or "."
+    if not os.path.isdir(folder):
+        raise _UserError(f"{option} {path}: no such folder: {folder}")
+    if os.path.isdir(path):
+        raise _UserError(f"{option} {path}: is a folder; give a file name")
 
 
 def _read_input(args: argparse.Namespace) -> _Input:
@@ -545,8 +562,11 @@ def _write_labels(
     writer.writerow(header)
     writer.writerows(zip(*columns))
     if args.output:
-        with open(args.output, "w") as f:
-            f.write(buffer.getvalue())
+        try:
+            with open(args.output, "w") as f:
+                f.write(buffer.getvalue())
+        except OSError as exc:
+            raise _UserError(f"--output: could not write {args.output}: {exc}") from None
     else:
         sys.stdout.write(buffer.getvalue())
     counts = np.bincount(labels, minlength=n_clusters)

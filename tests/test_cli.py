@@ -435,6 +435,9 @@ def test_cluster_fills_missing_values_only_when_asked(tmp_path, series, method, 
         (["cluster", "{good}", "-k", "2", "--id-column", "id"], "reads .csv files in long"),
         (["cluster", "{ts}", "-k", "2", "--id-column", "id"], "reads .csv files in long"),
         (["cluster", "{long}", "-k", "2", "--id-column", "id"], "it lacks ['id']"),
+        (["cluster", "{good}", "-k", "2", "-o", "{nodir}/labels.csv"], "no such folder"),
+        (["cluster", "{good}", "-k", "2", "--save-model", "{nodir}/m.joblib"], "no such folder"),
+        (["cluster", "{good}", "-k", "2", "-o", "{folder}"], "is a folder"),
     ],
 )
 def test_bad_inputs_give_one_clear_line_and_exit_code_2(tmp_path, series, args, message, capsys):
@@ -455,6 +458,8 @@ def test_bad_inputs_give_one_clear_line_and_exit_code_2(tmp_path, series, args, 
         "good": files["npy"],
         "long": tmp_path / "long.csv",
         "ts": files["ts"],
+        "nodir": tmp_path / "missing",
+        "folder": tmp_path,
     }
     args = [a.format(**names) for a in args]
     assert main(args) == 2
