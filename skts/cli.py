@@ -512,6 +512,17 @@ def _check_writable(path: str | None, option: str) -> None:
         raise _UserError(f"{option} {path}: is a folder; give a file name")
 
 
+def _check_output_folder(path: str) -> None:
+    """Fail before any run when the folder ``path`` could not be created or written to."""
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise _UserError(f"--output {path}: is a file; give a folder for the result files")
+    existing = os.path.abspath(path)
+    while not os.path.exists(existing):
+        existing = os.path.dirname(existing)
+    if not os.access(existing, os.W_OK):
+        raise _UserError(f"--output {path}: cannot write in {existing}")
+
+
 def _read_input(args: argparse.Namespace) -> _Input:
     return read_series(
         args.input, args.id_column, args.time_column, args.value_columns, args.frequency
@@ -611,6 +622,7 @@ def _bench(args: argparse.Namespace) -> int:
             flush=True,
         )
 
+    _check_output_folder(args.output)
     try:
         resolve_device(args.device)  # an unavailable device fails before any run
         results = bench.run_benchmark(

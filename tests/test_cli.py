@@ -426,6 +426,7 @@ def test_cluster_fills_missing_values_only_when_asked(tmp_path, series, method, 
         (["cluster", "{good}", "-k", "2", "--device", "cuda:7"], "CUDA"),
         (["cluster", "{bad_ts}", "-k", "2"], "could not read"),
         (["bench", "--datasets", "NoSuchSet"], "Unknown dataset 'NoSuchSet'"),
+        (["bench", "--methods", "kmeans", "--output", "{good}"], "is a file; give a folder"),
         (["cluster", "{good}", "-k", "2", "--time-column", "t"], "give --id-column too"),
         (["cluster", "{good}", "-k", "2", "--value-columns", "v"], "give --id-column too"),
         (
