@@ -180,6 +180,18 @@ def test_load_ts_reads_missing_values_and_variable_lengths(tmp_path, comment):
     assert y.tolist() == ["x", "y"]
 
 
+def test_load_ts_reads_the_targets_of_regression_files(tmp_path):
+    # The TSER archive's files end each case with a target value, not a class.
+    path = tmp_path / "reg.ts"
+    path.write_text(
+        "@problemName reg\n@univariate false\n@targetLabel true\n@data\n"
+        "1,2,3:4,5,6:0.5\n7,8:9,10:1.25\n"
+    )
+    X, y = load_ts(path)
+    assert [x.shape for x in X] == [(3, 2), (2, 2)]
+    assert y.tolist() == ["0.5", "1.25"]
+
+
 @pytest.mark.parametrize(
     "text, match",
     [

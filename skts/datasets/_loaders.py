@@ -56,7 +56,8 @@ def load_ts(path: str | os.PathLike) -> tuple[list[np.ndarray], np.ndarray | Non
     The format has header lines starting with ``@`` (``@problemName``,
     ``@univariate``, ``@equalLength``, ``@classLabel true ...``, ``@data``),
     comments starting with ``#``, then one case per line: channels separated
-    by ``:``, values within a channel by ``,``, and the class label last.
+    by ``:``, values within a channel by ``,``, and the class label last
+    (or, with ``@targetLabel true``, a regression target).
     ``?`` marks a missing value, read as NaN. Univariate, multivariate and
     variable-length files are supported; files with ``@timeStamps true``
     are not. A ``.gz`` file is decompressed on the fly.
@@ -72,7 +73,8 @@ def load_ts(path: str | os.PathLike) -> tuple[list[np.ndarray], np.ndarray | Non
         One float32 array per case, of shape ``(n_timestamps_i,)`` for a
         univariate file and ``(n_timestamps_i, n_channels)`` otherwise.
     y : ndarray of shape (n_cases,)
-        The class labels as strings, or None when the file has none.
+        The class labels (or regression targets) as strings, or None when
+        the file has none.
 
     Raises
     ------
@@ -124,11 +126,16 @@ def _parse_ts(lines: Iterator[str], source: str) -> tuple[list[np.ndarray], np.n
                 header[key] = value.strip()
             continue
         fields = line.split(":")
-        has_label = header.get("classlabel", "false").lower().startswith("true")
+        # Classification files end each case with a class label, regression
+        # files (the TSER archive's) with a target value.
+        has_label = any(
+            header.get(key, "false").lower().startswith("true")
+            for key in ("classlabel", "targetlabel")
+        )
         if has_label:
             if len(fields) < 2:
                 raise ValueError(
-                    f"{source}, line {number}: expected channels and a class label separated "
+                    f"{source}, line {number}: expected channels and a label separated "
                     f"by ':', got {line[:40]!r}."
                 )
             labels.append(fields[-1].strip())
