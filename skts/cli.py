@@ -265,6 +265,8 @@ def _read_csv_series(path: str) -> tuple[list[np.ndarray], list[str] | None, boo
         rows = [
             (number, [c.strip() for c in cells]) for number, cells in enumerate(csv.reader(f), 1)
         ]
+    if rows and rows[0][1]:  # a byte-order mark, as spreadsheet programs write it
+        rows[0][1][0] = rows[0][1][0].removeprefix("\ufeff").strip()
     for _, cells in rows:
         while cells and cells[-1] in ("", "nan", "NaN"):  # padding
             cells.pop()

@@ -102,6 +102,16 @@ def test_cluster_reads_csv_headers_and_series_names_as_pandas_writes_them(
     assert ("read as column names" in capsys.readouterr().err) == read_header
 
 
+def test_csv_with_a_byte_order_mark_keeps_its_first_row(tmp_path):
+    # Spreadsheet programs start "CSV UTF-8" files with a byte-order mark,
+    # which made the first row look like a header of names.
+    path = tmp_path / "excel.csv"
+    path.write_bytes("\ufeff1.5,2,3,4\n2,3,4,5\n5,4,3,2\n".encode())
+    series, names, header = read_series(str(path))
+    assert names is None and not header
+    assert [x.tolist() for x in series][0] == [1.5, 2.0, 3.0, 4.0] and len(series) == 3
+
+
 def test_cluster_csv_without_header_keeps_every_row(tmp_path):
     path = tmp_path / "data.csv"
     path.write_text("0.5,1.5,2.5\n3,4,5,6\n7,8\n")  # ragged, no header, no names

@@ -180,6 +180,17 @@ def test_load_ts_reads_missing_values_and_variable_lengths(tmp_path, comment):
     assert y.tolist() == ["x", "y"]
 
 
+def test_load_ts_and_tsv_read_a_byte_order_mark_as_nothing(tmp_path):
+    ts = tmp_path / "bom.ts"
+    ts.write_bytes("\ufeff@problemName x\n@classLabel true a b\n@data\n1,2,3:a\n3,2:b\n".encode())
+    X, y = load_ts(ts)
+    assert [x.tolist() for x in X] == [[1, 2, 3], [3, 2]] and y.tolist() == ["a", "b"]
+    tsv = tmp_path / "bom.tsv"
+    tsv.write_bytes("\ufeff1\t0.5\t2\n2\t3\t1\n".encode())
+    X, y = load_ucr_tsv(tsv)
+    assert [x.tolist() for x in X] == [[0.5, 2], [3, 1]] and y.tolist() == ["1", "2"]
+
+
 def test_load_ts_reads_the_targets_of_regression_files(tmp_path):
     # The TSER archive's files end each case with a target value, not a class.
     path = tmp_path / "reg.ts"

@@ -21,9 +21,10 @@ _SPLITS = ("all", "train", "test")
 
 def _open_text(path: str | os.PathLike) -> io.TextIOBase:
     path = os.fspath(path)
+    # utf-8-sig also reads a byte-order mark, as some editors write it, as nothing.
     if path.endswith(".gz"):
-        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8")
-    return open(path, encoding="utf-8")
+        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8-sig")
+    return open(path, encoding="utf-8-sig")
 
 
 def _as_series(channels: list[np.ndarray]) -> np.ndarray:
