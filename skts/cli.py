@@ -246,6 +246,11 @@ def _counts_columns(cells: list[str]) -> bool:
     return first in (0, 1) and [int(c) for c in cells] == list(range(first, first + len(cells)))
 
 
+# Cells that stand for no value: pandas writes NaN as an empty cell, the UCR
+# archive uses '?', and R and databases write NA or null.
+_MISSING = frozenset({"", "?", "nan", "NaN", "NA", "N/A", "na", "n/a", "null", "NULL", "None"})
+
+
 def _read_csv_series(path: str) -> tuple[list[np.ndarray], list[str] | None, bool]:
     """The series of a CSV file (one per row), their names, and whether it had a header.
 
@@ -254,8 +259,9 @@ def _read_csv_series(path: str) -> tuple[list[np.ndarray], list[str] | None, boo
     empty or is its only cell that is not a number. The first line is a
     header when one of its values (its cells after the name, if any) is not a
     number or when they count the columns (0, 1, 2, ... or 1, 2, 3, ...), as
-    ``pandas.DataFrame.to_csv`` writes them. Empty or NaN cells at the end of
-    a row are padding.
+    ``pandas.DataFrame.to_csv`` writes them. Empty, NaN, ``?``, ``NA`` or
+    ``null`` cells at the end of a row are padding, and inside it missing
+    values (for ``--fill-missing``).
     """
     with (
         contextlib.nullcontext(sys.stdin)
@@ -268,7 +274,7 @@ def _read_csv_series(path: str) -> tuple[list[np.ndarray], list[str] | None, boo
     if rows and rows[0][1]:  # a byte-order mark, as spreadsheet programs write it
         rows[0][1][0] = rows[0][1][0].removeprefix("\ufeff").strip()
     for _, cells in rows:
-        while cells and cells[-1] in ("", "nan", "NaN"):  # padding
+        while cells and cells[-1] in _MISSING:  # padding
             cells.pop()
     rows = [(number, cells) for number, cells in rows if cells]
     # Rows after the first that all start with text: the first column holds names.
@@ -276,7 +282,10 @@ def _read_csv_series(path: str) -> tuple[list[np.ndarray], list[str] | None, boo
     header = None
     if rows:
         first = rows[0][1][1:] if indexed else rows[0][1]
-        if not all(map(_is_number, first)) or _counts_columns(first):
+        # Text makes a header, a missing value does not, except an empty first
+        # cell: pandas writes the header of its index so.
+        text = [c for c in first if not _is_number(c) and c not in _MISSING]
+        if text or first[:1] == [""] or _counts_columns(first):
             header = rows.pop(0)[1]
     if header is not None and len(header) > 1 and not _is_number(header[0]):
         indexed = indexed or header[0] == "" or all(map(_is_number, header[1:]))
@@ -295,7 +304,8 @@ def _read_csv_series(path: str) -> tuple[list[np.ndarray], list[str] | None, boo
             names.append(cells[0])
             cells = cells[1:]
         try:
-            series.append(np.asarray([float(c) for c in cells], dtype=np.float32))
+            values = [np.nan if c in _MISSING else float(c) for c in cells]
+            series.append(np.asarray(values, dtype=np.float32))
         except ValueError:
             raise _UserError(
                 f"{_source(path)}, line {number}: expected comma-separated numbers"

@@ -102,6 +102,25 @@ def test_cluster_reads_csv_headers_and_series_names_as_pandas_writes_them(
     assert ("read as column names" in capsys.readouterr().err) == read_header
 
 
+def test_csv_missing_cells_are_missing_values_not_errors_or_headers(tmp_path, capsys):
+    import pandas as pd
+
+    frame = pd.DataFrame(np.random.RandomState(0).normal(size=(6, 8)))
+    frame.iloc[1, 3] = np.nan  # pandas writes NaN as an empty cell
+    frame.to_csv(tmp_path / "gaps.csv")
+    args = ["cluster", str(tmp_path / "gaps.csv"), "-k", "2", "--max-epochs", "1"]
+    assert main(args) == 2
+    assert "pass --fill-missing linear" in capsys.readouterr().err
+    assert main([*args, "--fill-missing", "linear"]) == 0
+    _, rows = _read_labels(capsys.readouterr().out)
+    assert [row[0] for row in rows] == [str(i) for i in range(6)]
+    # A gap in the first row, in any usual spelling, does not make it a header.
+    for gap in ["", "NA", "?", "null"]:
+        (tmp_path / "plain.csv").write_text(f"1.5,{gap},3\n4,5,6\n")
+        series, names, header = read_series(str(tmp_path / "plain.csv"))
+        assert not header and len(series) == 2 and np.isnan(series[0][1])
+
+
 def test_csv_with_a_byte_order_mark_keeps_its_first_row(tmp_path):
     # Spreadsheet programs start "CSV UTF-8" files with a byte-order mark,
     # which made the first row look like a header of names.
