@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import numpy as np
@@ -117,6 +117,11 @@ def check_time_series(
         )
     if isinstance(X, (str, bytes, dict, numbers.Number)):
         raise TypeError(f"Expected {name} to be {_COLLECTION_FORMS}; got {type(X).__name__}.")
+    if isinstance(X, Iterator):  # read once, so it could not be read again at predict
+        raise TypeError(
+            f"Expected {name} to be {_COLLECTION_FORMS}; got a {type(X).__name__}, which can be "
+            f"read only once. Pass a list of its series: list({name})."
+        )
     if _is_dataframe(X):
         _reject_multiindex_rows(X, name)
         if _is_nested_frame(X):

@@ -113,6 +113,8 @@ BAD_INPUTS = [
     ("series", TypeError, "got str"),
     (pd.DataFrame({"a": ["x", "y"]}), TypeError, "column 'a'"),
     ([np.zeros((2, 2, 2))], ValueError, "sample 0 of X to have shape"),
+    ((np.zeros(n) for n in (3, 4)), TypeError, "read only once. Pass a list of its series"),
+    (map(np.zeros, (3, 4)), TypeError, "got a map"),
 ]
 
 
