@@ -128,8 +128,13 @@ def check_time_series(
             X_out = _pad(_series_from_nested_frame(X, name), name, dtype)
         else:
             X_out = _array_path(_wide_frame_values(X, name), name, dtype)
-    elif _is_torch_dataset(X):
+    elif _is_torch_class(X, "Dataset"):
         X_out = _pad(_series_from_sequence(_dataset_inputs(X, name), name), name, dtype)
+    elif _is_torch_class(X, "DataLoader"):
+        raise TypeError(
+            f"Expected {name} to be {_COLLECTION_FORMS}; got a DataLoader. Pass its dataset "
+            f"({name}.dataset): skts batches the series itself (batch_size)."
+        )
     elif _is_sequence_collection(X):
         X_out = _pad(_series_from_sequence(X, name), name, dtype)
     else:
@@ -557,10 +562,13 @@ def _is_sequence_collection(X: Any) -> bool:
     return isinstance(X, (list, tuple))
 
 
-def _is_torch_dataset(X: Any) -> bool:
-    """A PyTorch ``Dataset``, known by its class: this module does not import torch."""
+def _is_torch_class(X: Any, class_name: str) -> bool:
+    """Whether ``X`` is a ``torch.utils.data.<class_name>``, known by its classes' names.
+
+    This module does not import torch.
+    """
     return any(
-        c.__name__ == "Dataset" and c.__module__.startswith("torch.utils.data")
+        c.__name__ == class_name and c.__module__.startswith("torch.utils.data")
         for c in type(X).__mro__
     )
 

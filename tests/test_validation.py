@@ -56,6 +56,16 @@ def test_torch_tensors_are_read_whatever_their_grad_and_dtype():
     assert X_out.shape == (2, 3, 1) and lengths.tolist() == [2, 3]
 
 
+def test_a_data_loader_is_refused_with_its_dataset_named():
+    torch = pytest.importorskip("torch")
+    from torch.utils.data import DataLoader, TensorDataset
+
+    dataset = TensorDataset(torch.randn(4, 10, 2))
+    with pytest.raises(TypeError, match=r"got a DataLoader. Pass its dataset \(X.dataset\)"):
+        check_time_series(DataLoader(dataset, batch_size=2))
+    assert check_time_series(dataset)[0].shape == (4, 10, 2)
+
+
 def test_nan_padded_array_gives_lengths():
     X = np.array([[1.0, 2.0, np.nan], [1.0, 2.0, 3.0]])
     _, lengths = check_time_series(X)
