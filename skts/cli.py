@@ -494,11 +494,8 @@ def _predict(args: argparse.Namespace) -> int:
             f"{args.model} holds a {type(model).__name__}, not a fitted clusterer: expected a "
             "model saved by skts cluster --save-model"
         )
-    if args.device is not None:
-        keys = [k for k in model.get_params() if k == "device" or k.endswith("__device")]
-        if not keys:
-            raise _UserError(f"--device: the {type(model).__name__} in {args.model} has no device")
-        model.set_params(**dict.fromkeys(keys, args.device))
+    if args.device is not None and not _set_device(model, args.device):
+        raise _UserError(f"--device: the {type(model).__name__} in {args.model} has no device")
     data = _read_input(args)
     hint = (
         " Here: the model was fitted without --fill-missing; fit it again with skts cluster "
@@ -511,6 +508,18 @@ def _predict(args: argparse.Namespace) -> int:
     n_clusters = getattr(final, "n_clusters_", None) or getattr(final, "n_clusters", None)
     _write_labels(args, data, labels, proba, n_clusters or int(labels.max()) + 1)
     return 0
+
+
+def _set_device(model: Any, device: str) -> bool:
+    """Set every ``device`` parameter of ``model`` and of its fitted members; whether any.
+
+    A consensus's fitted clones (``estimators_``) are not reached by its own
+    ``set_params``.
+    """
+    keys = [k for k in model.get_params() if k == "device" or k.endswith("__device")]
+    model.set_params(**dict.fromkeys(keys, device))
+    members = [_set_device(member, device) for member in getattr(model, "estimators_", [])]
+    return bool(keys) or any(members)
 
 
 def _check_writable(path: str | None, option: str) -> None:

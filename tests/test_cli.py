@@ -3,6 +3,7 @@ import sys
 
 import numpy as np
 import pytest
+from sklearn.pipeline import make_pipeline
 
 from skts.cli import main, read_series
 from skts.datasets import make_time_series_clusters
@@ -375,6 +376,29 @@ def test_predict_with_a_model_without_soft_assignments(tmp_path, series, capsys)
     assert "24 series in 4 clusters" in captured.err
     assert main(["predict", str(path), "-m", str(tmp_path / "kmeans.joblib"), "--proba"]) == 2
     assert "--proba: a Pipeline has no predict_proba" in capsys.readouterr().err
+
+
+def test_predict_device_reaches_the_fitted_members_of_a_consensus(tmp_path, series, capsys):
+    import joblib
+
+    from skts import ConsensusClusterer, NeuralNetClusterer, PaddingTransformer
+
+    X, y = series
+    member = make_pipeline(PaddingTransformer(), NeuralNetClusterer(2, max_epochs=1))
+    consensus = ConsensusClusterer(member, n_estimators=2, random_state=0).fit(X)
+    joblib.dump(consensus, tmp_path / "consensus.joblib")
+    path = _write_inputs(tmp_path, X, y)["npy"]
+    args = ["predict", str(path), "-m", str(tmp_path / "consensus.joblib"), "--device", "auto"]
+    assert main(args) == 0
+    loaded_members = joblib.load(tmp_path / "consensus.joblib").estimators_
+    assert all(m[-1].device == "cpu" for m in loaded_members)  # as saved
+    assert main([*args[:-1], "cuda:7"]) == (0 if torch_has_cuda_7() else 2)
+
+
+def torch_has_cuda_7():
+    import torch
+
+    return torch.cuda.device_count() > 7
 
 
 @pytest.mark.parametrize(
