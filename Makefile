@@ -16,7 +16,7 @@ MIN_VENV ?= .venv-min
 # instead, to test the other oldest releases without a 3 GB download.
 MIN_TORCH ?= torch==2.2.2
 
-.PHONY: install test test-min bench bench-heldout lint clean
+.PHONY: install test test-min bench bench-heldout bench-collection lint clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,11 @@ bench-heldout: install
 	data=$$($(PY) -c "import aeon, os; print(os.path.join(os.path.dirname(aeon.__file__), 'datasets', 'data'))") && \
 	$(VENV)/bin/skts bench --datasets $(addprefix $$data/,$(HELDOUT)) \
 		--methods $(HELDOUT_METHODS) --output benchmarks/results/heldout
+
+# The same comparison without per-series z-normalisation: each channel
+# standardised over the collection (benchmarks/NOTES.md).
+bench-collection: install
+	$(VENV)/bin/skts bench --scaling collection --output benchmarks/results/collection
 
 lint: install
 	$(VENV)/bin/ruff check .
