@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import csv
+import gzip
 import io
 import os
 import sys
@@ -263,11 +264,13 @@ def _read_csv_series(path: str) -> tuple[list[np.ndarray], list[str] | None, boo
     ``null`` cells at the end of a row are padding, and inside it missing
     values (for ``--fill-missing``).
     """
-    with (
-        contextlib.nullcontext(sys.stdin)
-        if path == "-"
-        else open(path, encoding="utf-8", newline="") as f
-    ):
+    if path == "-":
+        source: Any = contextlib.nullcontext(sys.stdin)
+    elif path.endswith(".gz"):
+        source = gzip.open(path, "rt", encoding="utf-8", newline="")
+    else:
+        source = open(path, encoding="utf-8", newline="")
+    with source as f:
         rows = [
             (number, [c.strip() for c in cells]) for number, cells in enumerate(csv.reader(f), 1)
         ]
@@ -435,7 +438,7 @@ def read_series(
     except (ValueError, OSError) as exc:
         raise _UserError(f"could not read {_source(path)}: {exc}") from None
     raise _UserError(
-        f"unsupported file type: {path}; expected .ts, .tsv, .txt, .csv, .npy or .npz (optionally .gz for .ts/.tsv/.txt)"
+        f"unsupported file type: {path}; expected .ts, .tsv, .txt, .csv, .npy or .npz (optionally .gz for .ts/.tsv/.txt/.csv)"
     )
 
 

@@ -1,3 +1,4 @@
+import gzip
 import subprocess
 import sys
 
@@ -36,6 +37,8 @@ def _write_inputs(tmp_path, X, y):
     old_archive.write_text(tsv.read_text().replace("\t", ","))
     csv = tmp_path / "data.csv"
     csv.write_text("".join(",".join(f"{v:.5f}" for v in x) + "\n" for x in X))
+    csv_gz = tmp_path / "data.csv.gz"
+    csv_gz.write_bytes(gzip.compress(csv.read_bytes()))
     padded = np.full((len(X), longest), np.nan, dtype=np.float32)
     for i, x in enumerate(X):
         padded[i, : len(x)] = x
@@ -49,12 +52,13 @@ def _write_inputs(tmp_path, X, y):
         "txt": txt,
         "archive": old_archive,
         "csv": csv,
+        "csv_gz": csv_gz,
         "npy": npy,
         "npz": npz,
     }
 
 
-@pytest.mark.parametrize("kind", ["ts", "tsv", "txt", "archive", "csv", "npy", "npz"])
+@pytest.mark.parametrize("kind", ["ts", "tsv", "txt", "archive", "csv", "csv_gz", "npy", "npz"])
 def test_cluster_reads_each_format_and_writes_one_label_per_series(tmp_path, series, kind, capsys):
     X, y = series
     path = _write_inputs(tmp_path, X, y)[kind]
