@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import csv
-import gzip
 import io
 import os
 import sys
@@ -258,23 +257,21 @@ def _read_csv_series(path: str) -> tuple[list[np.ndarray], list[str] | None, boo
     The first column names the series (as a pandas index does) when no row
     after the first starts with a number, or when the header's first cell is
     empty or is its only cell that is not a number. The first line is a
-    header when one of its values (its cells after the name, if any) is not a
-    number or when they count the columns (0, 1, 2, ... or 1, 2, 3, ...), as
+    header when one of its values (its cells after the name, if any) is text
+    (neither a number nor a missing value), when its first cell is empty, or
+    when they count the columns (0, 1, 2, ... or 1, 2, 3, ...), as
     ``pandas.DataFrame.to_csv`` writes them. Empty, NaN, ``?``, ``NA`` or
     ``null`` cells at the end of a row are padding, and inside it missing
     values (for ``--fill-missing``).
     """
-    if path == "-":
-        source: Any = contextlib.nullcontext(sys.stdin)
-    elif path.endswith(".gz"):
-        source = gzip.open(path, "rt", encoding="utf-8", newline="")
-    else:
-        source = open(path, encoding="utf-8", newline="")
+    from .datasets._loaders import _open_text
+
+    source = contextlib.nullcontext(sys.stdin) if path == "-" else _open_text(path, newline="")
     with source as f:
         rows = [
             (number, [c.strip() for c in cells]) for number, cells in enumerate(csv.reader(f), 1)
         ]
-    if rows and rows[0][1]:  # a byte-order mark, as spreadsheet programs write it
+    if rows and rows[0][1]:  # a byte-order mark on standard input (files drop it on reading)
         rows[0][1][0] = rows[0][1][0].removeprefix("\ufeff").strip()
     for _, cells in rows:
         while cells and cells[-1] in _MISSING:  # padding

@@ -66,7 +66,7 @@ def test_scaling_reaches_every_method_and_the_report(method):
     assert "each series z-normalised" in bench.markdown_report(rows, [0])
 
 
-def test_collection_scaling_keeps_basic_motions_levels_for_kmeans():
+def test_run_benchmark_applies_the_scaling_and_checks_it():
     runs = {
         scaling: bench.run_benchmark(["BasicMotions"], ["kmeans"], [0], scaling=scaling)[0]
         for scaling in ("series", "collection")

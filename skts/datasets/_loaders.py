@@ -19,12 +19,13 @@ BUNDLED_DATASETS = ("BasicMotions", "GunPoint", "ItalyPowerDemand", "JapaneseVow
 _SPLITS = ("all", "train", "test")
 
 
-def _open_text(path: str | os.PathLike) -> io.TextIOBase:
+def _open_text(path: str | os.PathLike, newline: str | None = None) -> io.TextIOBase:
+    """A text file, decompressed when it ends in ``.gz`` (``newline`` as for ``open``)."""
     path = os.fspath(path)
     # utf-8-sig also reads a byte-order mark, as some editors write it, as nothing.
     if path.endswith(".gz"):
-        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8-sig")
-    return open(path, encoding="utf-8-sig")
+        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8-sig", newline=newline)
+    return open(path, encoding="utf-8-sig", newline=newline)
 
 
 def _as_series(channels: list[np.ndarray]) -> np.ndarray:
@@ -101,7 +102,7 @@ def load_ts(path: str | os.PathLike) -> tuple[list[np.ndarray], np.ndarray | Non
 
 def _parse_ts(lines: Iterator[str], source: str) -> tuple[list[np.ndarray], np.ndarray | None]:
     header: dict[str, str] = {}
-    in_data = False
+    in_data = has_label = False
     X: list[np.ndarray] = []
     labels: list[str] = []
     n_channels = None
@@ -121,18 +122,18 @@ def _parse_ts(lines: Iterator[str], source: str) -> tuple[list[np.ndarray], np.n
             key = key.lower()
             if key == "data":
                 in_data = True
+                # Classification files end each case with a class label,
+                # regression files (the TSER archive's) with a target value.
+                has_label = any(
+                    header.get(k, "false").lower().startswith("true")
+                    for k in ("classlabel", "targetlabel")
+                )
                 if header.get("timestamps", "false").lower() == "true":
                     raise ValueError(f"{source}: files with '@timeStamps true' are not supported.")
             else:
                 header[key] = value.strip()
             continue
         fields = line.split(":")
-        # Classification files end each case with a class label, regression
-        # files (the TSER archive's) with a target value.
-        has_label = any(
-            header.get(key, "false").lower().startswith("true")
-            for key in ("classlabel", "targetlabel")
-        )
         if has_label:
             if len(fields) < 2:
                 raise ValueError(
