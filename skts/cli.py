@@ -7,9 +7,10 @@ import contextlib
 import csv
 import io
 import os
+import re
 import sys
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -152,8 +153,9 @@ def _parser() -> argparse.ArgumentParser:
     formats = (
         "INPUT may be a .ts file (UEA/UCR), a .tsv or .txt file (UCR: label first, then the "
         "values separated by tabs, commas or spaces; NAME_TRAIN and NAME_TEST files without "
-        "extension too), a .csv file (one series per row, shorter rows padded; a header line "
-        "and a first column of series names, as pandas writes them, are recognised; with "
+        "extension too), a .csv file (one series per row, shorter rows padded; cells separated "
+        "by commas, semicolons, with a decimal comma or point, or tabs; a header line and a "
+        "first column of series names, as pandas writes them, are recognised; with "
         "--id-column, one row per observation), or a .npy/.npz array of shape (n_series, "
         "n_timestamps) or (n_series, n_timestamps, n_channels)."
     )
@@ -251,15 +253,60 @@ def _counts_columns(cells: list[str]) -> bool:
 _MISSING = frozenset({"", "?", "nan", "NaN", "NA", "N/A", "na", "n/a", "null", "NULL", "None"})
 
 
+# A number written with a decimal comma ("0,25", "-1,5e-3"), as spreadsheets
+# in many locales write them, with ';' between the cells.
+_DECIMAL_COMMA = re.compile(r"[+-]?\d*,\d+(?:[eE][+-]?\d+)?")
+_DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab"}
+
+
+def _csv_format(lines: Sequence[str]) -> tuple[str, str]:
+    """The cell delimiter (``","``, ``";"`` or a tab) and the decimal mark of CSV text.
+
+    Read from its first lines. The delimiter is the one that splits them
+    into the most numbers (a comma on ties): spreadsheets in many locales
+    separate cells by ';' and write a comma as the decimal mark, and some
+    programs write tabs.
+    """
+    lines = [line for line in lines if line.strip()][:10]
+
+    def cells(delimiter: str) -> list[str]:
+        return [cell.strip() for row in csv.reader(lines, delimiter=delimiter) for cell in row]
+
+    def decimal_commas(delimiter: str) -> int:
+        if delimiter == ",":
+            return 0
+        return sum(_DECIMAL_COMMA.fullmatch(cell) is not None for cell in cells(delimiter))
+
+    counts = {
+        delimiter: sum(map(_is_number, cells(delimiter))) + decimal_commas(delimiter)
+        for delimiter in _DELIMITER_NAMES
+    }
+    delimiter = max(counts, key=counts.__getitem__)  # the first of equals
+    return delimiter, "," if decimal_commas(delimiter) else "."
+
+
+def _csv_rows(lines: Iterable[str], delimiter: str, decimal: str) -> list[tuple[int, list[str]]]:
+    """The numbered rows of CSV text, cells stripped, decimal commas made points."""
+    rows = []
+    for number, cells in enumerate(csv.reader(lines, delimiter=delimiter), 1):
+        cells = [c.strip() for c in cells]
+        if decimal == ",":
+            cells = [c.replace(",", ".") if _DECIMAL_COMMA.fullmatch(c) else c for c in cells]
+        rows.append((number, cells))
+    return rows
+
+
 def _read_csv_series(path: str) -> tuple[list[np.ndarray], list[str] | None, bool]:
     """The series of a CSV file (one per row), their names, and whether it had a header.
 
-    The first column names the series (as a pandas index does) when no row
-    after the first starts with a number, or when the header's first cell is
-    empty or is its only cell that is not a number. The first line is a
-    header when one of its values (its cells after the name, if any) is text
-    (neither a number nor a missing value), when its first cell is empty, or
-    when they count the columns (0, 1, 2, ... or 1, 2, 3, ...), as
+    Cells are separated by commas, semicolons (then a comma may be the
+    decimal mark) or tabs, whichever splits the first lines into the most
+    numbers. The first column names the series (as a pandas index does) when
+    no row after the first starts with a number, or when the header's first
+    cell is empty or is its only cell that is not a number. The first line
+    is a header when one of its values (its cells after the name, if any) is
+    text (neither a number nor a missing value), when its first cell is
+    empty, or when they count the columns (0, 1, 2, ... or 1, 2, 3, ...), as
     ``pandas.DataFrame.to_csv`` writes them. Empty, NaN, ``?``, ``NA`` or
     ``null`` cells at the end of a row are padding, and inside it missing
     values (for ``--fill-missing``).
@@ -268,9 +315,9 @@ def _read_csv_series(path: str) -> tuple[list[np.ndarray], list[str] | None, boo
 
     source = contextlib.nullcontext(sys.stdin) if path == "-" else _open_text(path, newline="")
     with source as f:
-        rows = [
-            (number, [c.strip() for c in cells]) for number, cells in enumerate(csv.reader(f), 1)
-        ]
+        text = f.read()
+    delimiter, decimal = _csv_format(text.splitlines()[:20])
+    rows = _csv_rows(io.StringIO(text), delimiter, decimal)
     if rows and rows[0][1]:  # a byte-order mark on standard input (files drop it on reading)
         rows[0][1][0] = rows[0][1][0].removeprefix("\ufeff").strip()
     for _, cells in rows:
@@ -302,16 +349,21 @@ def _read_csv_series(path: str) -> tuple[list[np.ndarray], list[str] | None, boo
                 )
             lines[cells[0]] = number
             names.append(cells[0])
-            cells = cells[1:]
-        try:
-            values = [np.nan if c in _MISSING else float(c) for c in cells]
-            series.append(np.asarray(values, dtype=np.float32))
-        except ValueError:
+        values = cells[1:] if indexed else cells
+        bad = next(
+            (i for i, c in enumerate(values) if c not in _MISSING and not _is_number(c)), None
+        )
+        if bad is not None:
+            column = bad + int(indexed)
+            named = f" ({header[column]})" if header is not None and column < len(header) else ""
             raise _UserError(
-                f"{_source(path)}, line {number}: expected comma-separated numbers"
-                f"{' after the series name' if indexed else ''}, got {','.join(cells)[:40]!r}"
-                + _long_format_hint(header)
-            ) from None
+                f"{_source(path)}, line {number}: expected {_DELIMITER_NAMES[delimiter]}-separated "
+                f"numbers{' after the series name' if indexed else ''}, got {values[bad][:40]!r} in "
+                f"column {column + 1}{named}" + _long_format_hint(header)
+            )
+        series.append(
+            np.asarray([np.nan if c in _MISSING else float(c) for c in values], dtype=np.float32)
+        )
     from ._validation import _long_format_columns
 
     named = _long_format_columns(header or ())
@@ -358,7 +410,17 @@ def _read_long_csv(
         raise _UserError(
             "--id-column reads the file with pandas, which is not installed: pip install pandas"
         ) from None
-    frame = pd.read_csv(sys.stdin if path == "-" else path)
+    from .datasets._loaders import _open_text
+
+    if path == "-":
+        source: Any = io.StringIO(sys.stdin.read())
+        head = source.getvalue().splitlines()[:20]
+    else:
+        source = path
+        with _open_text(path, newline="") as f:
+            head = [line for _, line in zip(range(20), f)]
+    delimiter, decimal = _csv_format(head)
+    frame = pd.read_csv(source, sep=delimiter, decimal=decimal)
     if (
         frequency is not None
         and time_column in frame

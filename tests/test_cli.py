@@ -136,6 +136,51 @@ def test_csv_with_a_byte_order_mark_keeps_its_first_row(tmp_path):
     assert [x.tolist() for x in series][0] == [1.5, 2.0, 3.0, 4.0] and len(series) == 3
 
 
+@pytest.mark.parametrize(
+    "sep, decimal",
+    [(";", ","), (";", "."), ("\t", "."), ("\t", ",")],
+    ids=["euro", "semicolon", "tab", "tab-comma"],
+)
+def test_csv_cells_separated_by_semicolons_or_tabs_with_decimal_commas(tmp_path, sep, decimal):
+    # Spreadsheets in many locales write ';' between cells and ',' as the
+    # decimal mark; a comma-only reader took each such row for one name.
+    pd = pytest.importorskip("pandas")
+    values = np.random.RandomState(0).normal(size=(6, 5)).round(4)
+    frame = pd.DataFrame(values, index=[f"s,{i}" for i in range(6)])
+    frame.iloc[2, 4] = np.nan  # padding
+    frame.to_csv(tmp_path / "data.csv", sep=sep, decimal=decimal)
+    series, names, header = read_series(str(tmp_path / "data.csv"))
+    assert names == [f"s,{i}" for i in range(6)] and header
+    assert [len(x) for x in series] == [5, 5, 4, 5, 5, 5]
+    np.testing.assert_allclose(series[0], values[0], rtol=1e-6)
+    # Without names nor header, and in long format.
+    frame.to_csv(tmp_path / "bare.csv", sep=sep, decimal=decimal, index=False, header=False)
+    series, names, header = read_series(str(tmp_path / "bare.csv"))
+    assert names is None and not header and len(series) == 6
+    np.testing.assert_allclose(series[5], values[5], rtol=1e-6)
+    long = frame.stack().rename("v").rename_axis(["machine", "t"]).reset_index()
+    long.to_csv(tmp_path / "long.csv", sep=sep, decimal=decimal, index=False)
+    series, ids, _ = read_series(str(tmp_path / "long.csv"), id_column="machine", time_column="t")
+    assert ids == [f"s,{i}" for i in range(6)]
+    np.testing.assert_allclose(series[1], values[1], rtol=1e-6)
+
+
+def test_csv_error_names_the_cell_that_is_not_a_number(tmp_path, capsys):
+    # A label column at the end of each row: the message once showed the
+    # first 40 characters of the row, which did not reach the culprit.
+    rows = ["".join(f"t{i}," for i in range(30)) + "label"]
+    rows += [",".join(["0.5"] * 30) + f",{c}" for c in "ab"]
+    (tmp_path / "labelled.csv").write_text("\n".join(rows) + "\n")
+    assert main(["cluster", str(tmp_path / "labelled.csv"), "-k", "2"]) == 2
+    err = capsys.readouterr().err
+    assert "line 2: expected comma-separated numbers, got 'a' in column 31 (label)" in err
+    (tmp_path / "semi.csv").write_text("1,5;2;3\n3;4;x\n")
+    assert main(["cluster", str(tmp_path / "semi.csv"), "-k", "2"]) == 2
+    assert "line 2: expected semicolon-separated numbers, got 'x' in column 3" in (
+        capsys.readouterr().err
+    )
+
+
 def test_cluster_csv_without_header_keeps_every_row(tmp_path):
     path = tmp_path / "data.csv"
     path.write_text("0.5,1.5,2.5\n3,4,5,6\n7,8\n")  # ragged, no header, no names
