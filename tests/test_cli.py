@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from sklearn.pipeline import make_pipeline
 
+from skts import PaddingTransformer
 from skts.cli import main, read_series
 from skts.datasets import make_time_series_clusters
 
@@ -91,7 +92,9 @@ def test_cluster_reads_csv_headers_and_series_names_as_pandas_writes_them(
 ):
     pd = pytest.importorskip("pandas")
     X, _ = series
-    frame = pd.DataFrame(list(X), index=None if index in (None, False) else index)
+    # Ragged rows padded with NaN, which pandas writes as empty cells.
+    padded = PaddingTransformer().fit_transform(X)[:, :, 0]
+    frame = pd.DataFrame(padded, index=None if index in (None, False) else index)
     path = tmp_path / "data.csv"
     frame.to_csv(path, index=index is not False, index_label=index_label, header=header)
     read, read_names, read_header = read_series(str(path))
