@@ -101,11 +101,11 @@ def load_benchmark_dataset(name: str) -> tuple[list[np.ndarray] | np.ndarray, np
     (:class:`~skts.TimeSeriesImputer`), as the archive did for the datasets
     that had them, so that every method can run.
     """
-    if name in _GENERATED:
-        return _GENERATED[name]()
-    for bundled in BUNDLED_DATASETS:
-        if bundled.lower() == name.lower():
-            return load_dataset(bundled)
+    known = _known_name(name)
+    if known in _GENERATED:
+        return _GENERATED[known]()
+    if known is not None:
+        return load_dataset(known)
     if os.path.isdir(name):
         X, y = [], []
         for path in _archive_parts(name):
@@ -167,8 +167,17 @@ def _archive_parts(folder: str) -> list[str]:
     return [found[dataset][split] for split in ("TRAIN", "TEST") if split in found[dataset]]
 
 
+def _known_name(name: str) -> str | None:
+    """The spelling of a generated or bundled dataset's name, matched in any case; or None."""
+    known = (*_GENERATED, *BUNDLED_DATASETS)
+    return next((spelt for spelt in known if spelt.lower() == name.lower()), None)
+
+
 def dataset_label(name: str) -> str:
-    """A short label for a dataset name or path."""
+    """A short label for a dataset name (as the table spells it) or path."""
+    known = _known_name(name)
+    if known is not None:
+        return known
     base = os.path.basename(os.path.normpath(name))
     for suffix in (".gz", ".ts", ".tsv", ".txt"):
         base = base.removesuffix(suffix)

@@ -43,6 +43,17 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _seed(text: str) -> int:
+    """A seed for ``random_state``: an integer from 0 to 2**32 - 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value < 2**32:
+        raise argparse.ArgumentTypeError(f"expected an integer from 0 to 4294967295, got {text!r}")
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
     from ._benchmark import DEFAULT_DATASETS, DEFAULT_METHODS, METHODS
 
@@ -83,7 +94,7 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument(
         "--seeds",
         nargs="+",
-        type=int,
+        type=_seed,
         default=[0, 1, 2],
         metavar="SEED",
         help="seeds (default: 0 1 2)",
@@ -194,7 +205,7 @@ def _parser() -> argparse.ArgumentParser:
         help="fill missing values inside the series (NaN, or ? in .ts files) by linear "
         "interpolation or by carrying the previous value forward (default: reject them)",
     )
-    cluster.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    cluster.add_argument("--seed", type=_seed, default=0, help="random seed (default: 0)")
     cluster.add_argument(
         "--max-epochs", default="auto", help="pretext epochs or 'auto' (default: auto)"
     )

@@ -98,6 +98,11 @@ def test_dataset_paths_and_labels(tmp_path):
     assert bench.dataset_label(str(folder / "Toy_TRAIN.tsv")) == "Toy"
     with pytest.raises(ValueError, match="Unknown dataset"):
         bench.load_benchmark_dataset("nope")
+    # Names match in any case, and the table spells them one way.
+    for name in ["cbf", "gunpoint", "SYNTHETIC"]:
+        assert len(bench.load_benchmark_dataset(name)[0]) > 0
+        assert bench.dataset_label(name) in bench.DEFAULT_DATASETS
+    assert bench.dataset_label("gunpoint") == "GunPoint"
 
 
 def test_an_archive_folder_is_read_as_its_one_dataset(tmp_path):

@@ -576,13 +576,23 @@ def test_bad_inputs_give_one_clear_line_and_exit_code_2(tmp_path, series, args, 
 
 
 @pytest.mark.parametrize(
-    "args", [["cluster", "x.ts", "-k", "0"], ["cluster", "x.ts"], ["frobnicate"]]
+    "args",
+    [
+        ["cluster", "x.ts", "-k", "0"],
+        ["cluster", "x.ts"],
+        ["frobnicate"],
+        ["cluster", "x.ts", "-k", "2", "--seed", "-1"],  # refused before reading, not after
+        ["bench", "--seeds", "0", "2**32"],
+    ],
 )
 def test_argument_errors_exit_with_usage(args, capsys):
     with pytest.raises(SystemExit) as info:
         main(args)
     assert info.value.code == 2
-    assert "usage: skts" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "usage: skts" in err
+    if "seed" in " ".join(args):
+        assert "expected an integer from 0 to 4294967295" in err
 
 
 def test_module_entry_point_has_help_and_no_traceback_on_error(tmp_path):
