@@ -366,11 +366,11 @@ def _read_csv_series(path: str) -> tuple[list[np.ndarray], list[str] | None, boo
         )
         if bad is not None:
             column = bad + int(indexed)
-            named = f" ({header[column]})" if header is not None and column < len(header) else ""
+            title = f" ({header[column]})" if header is not None and column < len(header) else ""
             raise _UserError(
                 f"{_source(path)}, line {number}: expected {_DELIMITER_NAMES[delimiter]}-separated "
                 f"numbers{' after the series name' if indexed else ''}, got {values[bad][:40]!r} in "
-                f"column {column + 1}{named}" + _long_format_hint(header)
+                f"column {column + 1}{title}" + _long_format_hint(header)
             )
         series.append(
             np.asarray([np.nan if c in _MISSING else float(c) for c in values], dtype=np.float32)
