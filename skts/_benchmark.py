@@ -94,7 +94,7 @@ def load_benchmark_dataset(name: str) -> tuple[list[np.ndarray] | np.ndarray, np
     Names: ``"synthetic"`` (make_time_series_clusters, 3 clusters), ``"CBF"``
     and ``"SyntheticControl"`` (the generators, sized like the UCR archive's
     sets), the bundled datasets (train and test merged), or a path to a
-    ``.ts``, ``.tsv`` or ``.txt`` file or to a folder holding ``NAME_TRAIN``
+    ``.ts``, ``.tsv``, ``.txt`` or ``.arff`` file or to a folder holding ``NAME_TRAIN``
     and ``NAME_TEST`` files in any of these formats, or without extension as
     the archive wrote them before 2018 (merged). Missing values inside the
     series of a file are filled by linear interpolation along time
@@ -121,7 +121,7 @@ def load_benchmark_dataset(name: str) -> tuple[list[np.ndarray] | np.ndarray, np
         return _fill_gaps(X, name), y
     raise ValueError(
         f"Unknown dataset {name!r}: expected one of {', '.join(DEFAULT_DATASETS)}, or the path "
-        "of a .ts/.tsv/.txt file or of a folder of NAME_TRAIN/NAME_TEST files."
+        "of a .ts/.tsv/.txt/.arff file or of a folder of NAME_TRAIN/NAME_TEST files."
     )
 
 
@@ -145,16 +145,16 @@ def _archive_parts(folder: str) -> list[str]:
     Archives ship variants beside a dataset (aeon's ``NAME_eq_TRAIN.ts``)
     and the same split in several formats: the dataset named like the
     folder is read, or the only one there, one file per split (``.ts``
-    before ``.tsv``).
+    before ``.tsv`` and ``.txt``, ``.arff`` last).
     """
     found: dict[str, dict[str, str]] = {}
-    for file in sorted(os.listdir(folder)):
+    for file in sorted(os.listdir(folder), key=lambda file: (".arff" in file, file)):
         dataset, _, split = file.partition(".")[0].rpartition("_")
         if dataset and split in ("TRAIN", "TEST") and archive_reader(file) is not None:
             found.setdefault(dataset, {}).setdefault(split, os.path.join(folder, file))
     if not found:
         raise ValueError(
-            f"No NAME_TRAIN/NAME_TEST files (.ts, .tsv, .txt or no extension) found in {folder!r}."
+            f"No NAME_TRAIN/NAME_TEST files (.ts, .tsv, .txt, .arff or no extension) found in {folder!r}."
         )
     dataset = os.path.basename(os.path.normpath(folder))
     if dataset not in found:
@@ -179,7 +179,7 @@ def dataset_label(name: str) -> str:
     if known is not None:
         return known
     base = os.path.basename(os.path.normpath(name))
-    for suffix in (".gz", ".ts", ".tsv", ".txt"):
+    for suffix in (".gz", ".ts", ".tsv", ".txt", ".arff"):
         base = base.removesuffix(suffix)
     return base.removesuffix("_TRAIN").removesuffix("_TEST")
 

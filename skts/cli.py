@@ -80,7 +80,7 @@ def _parser() -> argparse.ArgumentParser:
         nargs="+",
         default=list(DEFAULT_DATASETS),
         metavar="NAME_OR_PATH",
-        help=f"dataset names ({', '.join(DEFAULT_DATASETS)}) or paths of .ts/.tsv/.txt files or of "
+        help=f"dataset names ({', '.join(DEFAULT_DATASETS)}) or paths of .ts/.tsv/.txt/.arff files or of "
         "folders of NAME_TRAIN/NAME_TEST files (default: all names)",
     )
     bench.add_argument(
@@ -164,7 +164,7 @@ def _parser() -> argparse.ArgumentParser:
     formats = (
         "INPUT may be a .ts file (UEA/UCR), a .tsv or .txt file (UCR: label first, then the "
         "values separated by tabs, commas or spaces; NAME_TRAIN and NAME_TEST files without "
-        "extension too), a .csv file (one series per row, shorter rows padded; cells separated "
+        "extension too), a .arff file (Weka's, as the archive ships it), a .csv file (one series per row, shorter rows padded; cells separated "
         "by commas, semicolons, with a decimal comma or point, or tabs; a header line and a "
         "first column of series names, as pandas writes them, are recognised; with "
         "--id-column, one row per observation), or a .npy/.npz array of shape (n_series, "
@@ -508,7 +508,8 @@ def read_series(
     except (ValueError, OSError) as exc:
         raise _UserError(f"could not read {_source(path)}: {exc}") from None
     raise _UserError(
-        f"unsupported file type: {path}; expected .ts, .tsv, .txt, .csv, .npy or .npz (optionally .gz for .ts/.tsv/.txt/.csv)"
+        f"unsupported file type: {path}; expected .ts, .tsv, .txt, .arff, .csv, .npy or .npz "
+        "(optionally .gz for the text formats)"
     )
 
 

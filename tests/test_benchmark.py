@@ -113,9 +113,21 @@ def test_an_archive_folder_is_read_as_its_one_dataset(tmp_path):
     (folder / "Toy_TEST.tsv.gz").write_bytes(gzip.compress(b"1\t0.5\t0.6\n"))  # same split
     (folder / "Toy_eq_TRAIN.tsv").write_text("1\t9\t9\t9\n")  # a variant
     (folder / "README.txt").write_text("not a split")
+    # The archive ships .arff beside the other formats: read last, here never.
+    (folder / "Toy_TRAIN.arff").write_text("@relation Toy\n@attribute t numeric\n@data\n7\n")
     bench.load_benchmark_dataset.cache_clear()
     X, y = bench.load_benchmark_dataset(str(folder))
     assert len(X) == 3 and y.tolist() == ["1", "2", "1"]
+    only_arff = tmp_path / "Arff"
+    only_arff.mkdir()
+    for split, row in [("TRAIN", "0.1,0.2,a"), ("TEST", "0.5,?,b")]:
+        (only_arff / f"Arff_{split}.arff").write_text(
+            "@relation Arff\n@attribute t0 numeric\n@attribute t1 numeric\n"
+            f"@attribute target {{a,b}}\n@data\n{row}\n"
+        )
+    X, y = bench.load_benchmark_dataset(str(only_arff))
+    assert [len(x) for x in X] == [2, 1] and y.tolist() == ["a", "b"]
+    assert bench.dataset_label(str(only_arff / "Arff_TEST.arff")) == "Arff"
     other = tmp_path / "Archive"
     other.mkdir()
     for dataset in ("A", "B"):

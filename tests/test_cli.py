@@ -36,6 +36,16 @@ def _write_inputs(tmp_path, X, y):
     txt.write_text(tsv.read_text().replace("\t", "  "))
     old_archive = tmp_path / "data_TRAIN"
     old_archive.write_text(tsv.read_text().replace("\t", ","))
+    arff = tmp_path / "data.arff"  # Weka's format: shorter series padded with '?'
+    arff.write_text(
+        "@relation toy\n"
+        + "".join(f"@attribute t{i} numeric\n" for i in range(longest))
+        + "@attribute target {0,1,2}\n@data\n"
+        + "".join(
+            ",".join([f"{v:.5f}" for v in x] + ["?"] * (longest - len(x)) + [str(label)]) + "\n"
+            for x, label in zip(X, y)
+        )
+    )
     csv = tmp_path / "data.csv"
     csv.write_text("".join(",".join(f"{v:.5f}" for v in x) + "\n" for x in X))
     csv_gz = tmp_path / "data.csv.gz"
@@ -52,6 +62,7 @@ def _write_inputs(tmp_path, X, y):
         "tsv": tsv,
         "txt": txt,
         "archive": old_archive,
+        "arff": arff,
         "csv": csv,
         "csv_gz": csv_gz,
         "npy": npy,
@@ -59,7 +70,9 @@ def _write_inputs(tmp_path, X, y):
     }
 
 
-@pytest.mark.parametrize("kind", ["ts", "tsv", "txt", "archive", "csv", "csv_gz", "npy", "npz"])
+@pytest.mark.parametrize(
+    "kind", ["ts", "tsv", "txt", "archive", "arff", "csv", "csv_gz", "npy", "npz"]
+)
 def test_cluster_reads_each_format_and_writes_one_label_per_series(tmp_path, series, kind, capsys):
     X, y = series
     path = _write_inputs(tmp_path, X, y)[kind]

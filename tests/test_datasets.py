@@ -11,6 +11,7 @@ from skts import PaddingTransformer, TimeSeriesScaler
 from skts.datasets import (
     BUNDLED_DATASETS,
     TimeSeriesDataset,
+    load_arff,
     load_dataset,
     load_ts,
     load_ucr_tsv,
@@ -238,6 +239,60 @@ def test_load_ucr_tsv_reads_tabs_commas_and_spaces(tmp_path, sep):
     assert y.tolist() == ["2", "1"]
     np.testing.assert_array_equal(X[0], [1.0, 2.0, 3.0])
     np.testing.assert_array_equal(X[1], [0.5])
+
+
+def _write_arff(path, X, y):
+    """Weka's ARFF as the UEA/UCR archive writes it: numeric attributes, or one relational."""
+    multivariate = X[0].ndim == 2
+    length = max(len(x) for x in X)
+    cases = [x.reshape(len(x), -1) for x in X]
+    padded = [np.vstack([c, np.full((length - len(c), c.shape[1]), np.nan)]) for c in cases]
+    cells = [
+        [",".join("?" if np.isnan(v) else repr(float(v)) for v in c) for c in p.T] for p in padded
+    ]
+    if multivariate:
+        head = "@attribute series relational\n"
+        head += "".join(f"  @attribute t{i} numeric\n" for i in range(length))
+        head += "@end series\n"
+        rows = ["'" + "\\n".join(c) + "'" for c in cells]
+    else:
+        head = "".join(f"@attribute t{i} numeric\n" for i in range(length))
+        rows = [c[0] for c in cells]
+    classes = ",".join(sorted(set(y)))
+    path.write_text(
+        f"% a comment\n@relation toy\n\n{head}@attribute target {{{classes}}}\n\n@data\n"
+        + "".join(f"{row},{label}\n" for row, label in zip(rows, y))
+    )
+
+
+@pytest.mark.parametrize("name", ["JapaneseVowels", "GunPoint"])  # ragged multivariate, univariate
+def test_load_arff_reads_what_the_ts_file_holds(tmp_path, name):
+    X, y = load_dataset(name, split="train")
+    _write_arff(tmp_path / f"{name}_TRAIN.arff", X, y)
+    Xa, ya = load_arff(tmp_path / f"{name}_TRAIN.arff")
+    assert ya.tolist() == y.tolist()
+    assert [x.shape for x in Xa] == [x.shape for x in X]  # padding removed, channels last
+    for a, b in zip(Xa, X):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_load_arff_keeps_inner_gaps_and_rejects_other_attributes(tmp_path):
+    path = tmp_path / "gaps.arff"
+    path.write_text(
+        "@relation g\n@attribute a numeric\n@attribute b numeric\n@attribute c numeric\n"
+        "@data\n1,?,3\n4,5,?\n"
+    )
+    X, y = load_arff(path)  # no nominal attribute last: no labels
+    assert y is None and np.isnan(X[0][1]) and X[1].tolist() == [4.0, 5.0]
+    path.write_text(  # a nominal attribute that is not last: not a series
+        "@relation g\n@attribute a numeric\n@attribute s {x,y}\n@attribute b numeric\n"
+        "@data\n1,x,2\n"
+    )
+    with pytest.raises(ValueError, match="expected numeric attributes"):
+        load_arff(path)
+    path.write_text("not an arff file\n")
+    with pytest.raises(ValueError, match="not a readable ARFF file"):
+        load_arff(path)
 
 
 def test_load_dataset_errors():

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["BUNDLED_DATASETS", "load_dataset", "load_ts", "load_ucr_tsv"]
+__all__ = ["BUNDLED_DATASETS", "load_arff", "load_dataset", "load_ts", "load_ucr_tsv"]
 
 BUNDLED_DATASETS = ("BasicMotions", "GunPoint", "ItalyPowerDemand", "JapaneseVowels")
 """The names :func:`load_dataset` accepts."""
@@ -36,15 +36,18 @@ def _as_series(channels: list[np.ndarray]) -> np.ndarray:
 
 
 def archive_reader(path: str | os.PathLike) -> Callable[..., Any] | None:
-    """The loader of an archive file by its name: :func:`load_ts`, :func:`load_ucr_tsv` or None.
+    """The loader of an archive file by its name, or None.
 
     ``.ts`` files are read by :func:`load_ts`; ``.tsv`` and ``.txt`` files,
     and ``NAME_TRAIN``/``NAME_TEST`` files without extension (the UCR
-    archive before 2018), by :func:`load_ucr_tsv`; each optionally ``.gz``.
+    archive before 2018), by :func:`load_ucr_tsv`; ``.arff`` files by
+    :func:`load_arff`; each optionally ``.gz``.
     """
     name = os.path.basename(os.fspath(path)).removesuffix(".gz")
     if name.endswith(".ts"):
         return load_ts
+    if name.endswith(".arff"):
+        return load_arff
     if name.endswith((".tsv", ".txt")):
         return load_ucr_tsv
     if "." not in name and name.endswith(("_TRAIN", "_TEST")):
@@ -243,6 +246,80 @@ def load_ucr_tsv(path: str | os.PathLike) -> tuple[list[np.ndarray], np.ndarray]
     return X, np.asarray(labels)
 
 
+def load_arff(path: str | os.PathLike) -> tuple[list[np.ndarray], np.ndarray | None]:
+    """Read a file in the ARFF format (Weka's), as the UEA/UCR archive ships it.
+
+    Univariate files have one numeric attribute per timestamp; multivariate
+    files one relational attribute, whose rows are the channels. A nominal
+    attribute last is the class label. Missing values (``?``) at the end of
+    a series pad it and are removed; inside it they stay NaN. The file is
+    parsed by :func:`scipy.io.arff.loadarff`.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file (``.arff``, optionally ``.gz``).
+
+    Returns
+    -------
+    X : list of ndarray
+        One float32 array per series, of shape ``(n_timestamps_i,)`` or
+        ``(n_timestamps_i, n_channels)``.
+    y : ndarray of shape (n_series,) or None
+        The class labels as strings, or None when the file has no nominal
+        attribute last.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> from skts.datasets import load_arff
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     path = os.path.join(d, "toy_TRAIN.arff")
+    ...     with open(path, "w") as f:
+    ...         _ = f.write(
+    ...             "@relation toy\\n@attribute t0 numeric\\n@attribute t1 numeric\\n"
+    ...             "@attribute target {a,b}\\n@data\\n0.5,?,a\\n1.0,2.0,b\\n"
+    ...         )
+    ...     X, y = load_arff(path)
+    >>> [x.tolist() for x in X], y.tolist()
+    ([[0.5], [1.0, 2.0]], ['a', 'b'])
+    """
+    from scipy.io import arff
+
+    source = os.fspath(path)
+    with _open_text(path) as f:
+        try:
+            data, meta = arff.loadarff(f)
+        except (arff.ArffError, NotImplementedError, ValueError, StopIteration) as exc:
+            # scipy raises a bare StopIteration on a file without its header.
+            detail = str(exc)[:200] or "expected @relation, @attribute and @data lines"
+            raise ValueError(f"{source}: not a readable ARFF file: {detail}") from None
+    names, types = meta.names(), meta.types()
+    label = names[-1] if types[-1] == "nominal" else None
+    values = [(name, kind) for name, kind in zip(names, types) if name != label]
+    kinds = {kind for _, kind in values}
+    if kinds == {"numeric"}:  # one attribute per timestamp
+        columns = [name for name, _ in values]
+        cases = [np.asarray(row[columns].tolist(), dtype=np.float32) for row in data]
+    elif kinds == {"relational"} and len(values) == 1:  # rows are channels
+        cases = [np.asarray(row[values[0][0]].tolist(), dtype=np.float32).T for row in data]
+    else:
+        raise ValueError(
+            f"{source}: expected numeric attributes (one per timestamp) or one relational "
+            "attribute (one row per channel), and optionally a nominal class last; got "
+            f"{', '.join(f'{name} ({kind})' for name, kind in values)[:200]}."
+        )
+    X = []
+    for case in cases:
+        observed = ~np.isnan(case) if case.ndim == 1 else ~np.isnan(case).all(axis=1)
+        stop = np.flatnonzero(observed)[-1] + 1 if observed.any() else 0
+        X.append(_as_series(list(case[:stop].T)) if case.ndim == 2 else case[:stop])
+    if not X:
+        raise ValueError(f"{source}: the file holds no series.")
+    y = None if label is None else np.asarray([v.decode() for v in data[label]])
+    return X, y
+
+
 def load_dataset(name: str, split: str = "all") -> tuple[list[np.ndarray], np.ndarray]:
     """Load one of the datasets bundled with skts.
 
@@ -282,7 +359,7 @@ def load_dataset(name: str, split: str = "all") -> tuple[list[np.ndarray], np.nd
     if not matches:
         raise ValueError(
             f"Unknown dataset {name!r}; the bundled datasets are {', '.join(BUNDLED_DATASETS)}. "
-            "Read other files with load_ts or load_ucr_tsv."
+            "Read other files with load_ts, load_ucr_tsv or load_arff."
         )
     if split not in _SPLITS:
         raise ValueError(f"split should be one of {_SPLITS}, got {split!r}.")
