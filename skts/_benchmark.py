@@ -94,9 +94,9 @@ def load_benchmark_dataset(name: str) -> tuple[list[np.ndarray] | np.ndarray, np
     Names: ``"synthetic"`` (make_time_series_clusters, 3 clusters), ``"CBF"``
     and ``"SyntheticControl"`` (the generators, sized like the UCR archive's
     sets), the bundled datasets (train and test merged), or a path to a
-    ``.ts``, ``.tsv``, ``.txt`` or ``.arff`` file or to a folder holding ``NAME_TRAIN``
-    and ``NAME_TEST`` files in any of these formats, or without extension as
-    the archive wrote them before 2018 (merged). Missing values inside the
+    ``.ts``, ``.tsv``, ``.txt`` or ``.arff`` file or to a folder holding
+    ``NAME_TRAIN`` and ``NAME_TEST`` files in any of these formats, or without
+    extension as the archive wrote them before 2018 (merged). Missing values inside the
     series of a file are filled by linear interpolation along time
     (:class:`~skts.TimeSeriesImputer`), as the archive did for the datasets
     that had them, so that every method can run.
@@ -154,7 +154,8 @@ def _archive_parts(folder: str) -> list[str]:
             found.setdefault(dataset, {}).setdefault(split, os.path.join(folder, file))
     if not found:
         raise ValueError(
-            f"No NAME_TRAIN/NAME_TEST files (.ts, .tsv, .txt, .arff or no extension) found in {folder!r}."
+            "No NAME_TRAIN/NAME_TEST files (.ts, .tsv, .txt, .arff or no extension) found in "
+            f"{folder!r}."
         )
     dataset = os.path.basename(os.path.normpath(folder))
     if dataset not in found:

@@ -80,8 +80,8 @@ def _parser() -> argparse.ArgumentParser:
         nargs="+",
         default=list(DEFAULT_DATASETS),
         metavar="NAME_OR_PATH",
-        help=f"dataset names ({', '.join(DEFAULT_DATASETS)}) or paths of .ts/.tsv/.txt/.arff files or of "
-        "folders of NAME_TRAIN/NAME_TEST files (default: all names)",
+        help=f"dataset names ({', '.join(DEFAULT_DATASETS)}) or paths of .ts/.tsv/.txt/.arff "
+        "files or of folders of NAME_TRAIN/NAME_TEST files (default: all names)",
     )
     bench.add_argument(
         "--methods",
@@ -164,11 +164,12 @@ def _parser() -> argparse.ArgumentParser:
     formats = (
         "INPUT may be a .ts file (UEA/UCR), a .tsv or .txt file (UCR: label first, then the "
         "values separated by tabs, commas or spaces; NAME_TRAIN and NAME_TEST files without "
-        "extension too), a .arff file (Weka's, as the archive ships it), a .csv file (one series per row, shorter rows padded; cells separated "
-        "by commas, semicolons, with a decimal comma or point, or tabs; a header line and a "
-        "first column of series names, as pandas writes them, are recognised; with "
-        "--id-column, one row per observation), or a .npy/.npz array of shape (n_series, "
-        "n_timestamps) or (n_series, n_timestamps, n_channels)."
+        "extension too), a .arff file (Weka's, as the archive ships it), a .csv file (one "
+        "series per row, shorter rows padded; cells separated by commas, semicolons, with a "
+        "decimal comma or point, or tabs; a header line and a first column of series names, "
+        "as pandas writes them, are recognised; with --id-column, one row per observation), "
+        "or a .npy/.npz array of shape (n_series, n_timestamps) or (n_series, n_timestamps, "
+        "n_channels)."
     )
 
     cluster = commands.add_parser(
@@ -361,20 +362,19 @@ def _read_csv_series(path: str) -> tuple[list[np.ndarray], list[str] | None, boo
             lines[cells[0]] = number
             names.append(cells[0])
         values = cells[1:] if indexed else cells
-        bad = next(
-            (i for i, c in enumerate(values) if c not in _MISSING and not _is_number(c)), None
-        )
-        if bad is not None:
+        try:
+            series.append(
+                np.asarray([np.nan if c in _MISSING else float(c) for c in values], np.float32)
+            )
+        except ValueError:
+            bad = next(i for i, c in enumerate(values) if c not in _MISSING and not _is_number(c))
             column = bad + int(indexed)
             title = f" ({header[column]})" if header is not None and column < len(header) else ""
             raise _UserError(
                 f"{_source(path)}, line {number}: expected {_DELIMITER_NAMES[delimiter]}-separated "
                 f"numbers{' after the series name' if indexed else ''}, got {values[bad][:40]!r} in "
                 f"column {column + 1}{title}" + _long_format_hint(header)
-            )
-        series.append(
-            np.asarray([np.nan if c in _MISSING else float(c) for c in values], dtype=np.float32)
-        )
+            ) from None
     from ._validation import _long_format_columns
 
     named = _long_format_columns(header or ())
