@@ -1,5 +1,6 @@
 """scikit-learn's common estimator checks on every public estimator."""
 
+import pytest
 from sklearn.cluster import KMeans
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
@@ -41,18 +42,22 @@ def expected_failed_checks(estimator):
     return {}
 
 
-@parametrize_with_checks(
-    [
-        PaddingTransformer(),
-        TimeSeriesImputer(),
-        TimeSeriesScaler(),
-        TimeSeriesScaler(scope="collection"),
-        NeuralNetClusterer(
-            max_epochs=2, batch_size=16, n_init=2, module__hidden_size=8, module__n_kernels=32
-        ),
-        ConsensusClusterer(KMeans(n_clusters=3, n_init=1), n_estimators=3),
-    ],
-    expected_failed_checks=expected_failed_checks,
-)
+ESTIMATORS = [
+    PaddingTransformer(),
+    TimeSeriesImputer(),
+    TimeSeriesScaler(),
+    TimeSeriesScaler(scope="collection"),
+    NeuralNetClusterer(
+        max_epochs=2, batch_size=16, n_init=2, module__hidden_size=8, module__n_kernels=32
+    ),
+    ConsensusClusterer(KMeans(n_clusters=3, n_init=1), n_estimators=3),
+]
+
+# scikit-learn 1.6 hands pytest the checks as a generator, which pytest
+# deprecates: the same parametrisation, with the checks in a list.
+_checks = parametrize_with_checks(ESTIMATORS, expected_failed_checks=expected_failed_checks).mark
+
+
+@pytest.mark.parametrize(_checks.args[0], list(_checks.args[1]), **_checks.kwargs)
 def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)
