@@ -142,6 +142,12 @@ def _parser() -> argparse.ArgumentParser:
         "--value-columns names)",
     )
     series.add_argument(
+        "--series-in-columns",
+        action="store_true",
+        help="read a .csv file whose columns are the series, time down the rows: the header "
+        "names them, and a first column of dates or times labels the rows",
+    )
+    series.add_argument(
         "--time-column",
         metavar="NAME",
         help="with --id-column, the column that orders the rows of each series "
@@ -308,7 +314,9 @@ def _csv_rows(lines: Iterable[str], delimiter: str, decimal: str) -> list[tuple[
     return rows
 
 
-def _read_csv_series(path: str) -> tuple[list[np.ndarray], list[str] | None, bool]:
+def _read_csv_series(
+    path: str, by_columns: bool = False
+) -> tuple[list[np.ndarray], list[str] | None, bool]:
     """The series of a CSV file (one per row), their names, and whether it had a header.
 
     Cells are separated by commas, semicolons (then a comma may be the
@@ -322,7 +330,14 @@ def _read_csv_series(path: str) -> tuple[list[np.ndarray], list[str] | None, boo
     ``pandas.DataFrame.to_csv`` writes them. Empty, NaN, ``?``, ``NA`` or
     ``null`` cells at the end of a row are padding, and inside it missing
     values (for ``--fill-missing``).
+
+    With ``by_columns``, each column is a series instead (time down the
+    rows): the header names the series, a first column of text (dates), or
+    one whose header names a time or an id, labels the rows and is dropped,
+    and missing cells before and after a column's values are not part of
+    it.
     """
+    from ._validation import _long_format_columns
     from .datasets._loaders import _open_text
 
     source = contextlib.nullcontext(sys.stdin) if path == "-" else _open_text(path, newline="")
@@ -348,11 +363,13 @@ def _read_csv_series(path: str) -> tuple[list[np.ndarray], list[str] | None, boo
             header = rows.pop(0)[1]
     if header is not None and len(header) > 1 and not _is_number(header[0]):
         indexed = indexed or header[0] == "" or all(map(_is_number, header[1:]))
+    if by_columns and header is not None and len(header) > 1:
+        indexed = indexed or header[0] in _long_format_columns(header[:1])
     series: list[np.ndarray] = []
     names: list[str] = []
     lines: dict[str, int] = {}
     for number, cells in rows:
-        if indexed:
+        if indexed and not by_columns:
             if cells[0] in lines:
                 raise _UserError(
                     f"{_source(path)}: the series name {cells[0]!r} is on lines "
@@ -372,11 +389,20 @@ def _read_csv_series(path: str) -> tuple[list[np.ndarray], list[str] | None, boo
             title = f" ({header[column]})" if header is not None and column < len(header) else ""
             raise _UserError(
                 f"{_source(path)}, line {number}: expected {_DELIMITER_NAMES[delimiter]}-separated "
-                f"numbers{' after the series name' if indexed else ''}, got {values[bad][:40]!r} in "
+                f"numbers{_after_labels(indexed, by_columns)}, got {values[bad][:40]!r} in "
                 f"column {column + 1}{title}" + _long_format_hint(header)
             ) from None
-    from ._validation import _long_format_columns
-
+    if by_columns:
+        columns, titles = _columns_as_series(series, header[int(indexed) :] if header else None)
+        return columns, titles, header is not None
+    longest = max((len(x) for x in series), default=0)
+    if 0 < longest <= 10 and len(series) > 10 * longest:
+        print(
+            f"skts: warning: {_source(path)} was read as {len(series)} series of at most "
+            f"{longest} timestamp{'s' * (longest > 1)}, one per row; if each column is a "
+            "series, pass --series-in-columns",
+            file=sys.stderr,
+        )
     named = _long_format_columns(header or ())
     if named:
         print(
@@ -385,6 +411,30 @@ def _read_csv_series(path: str) -> tuple[list[np.ndarray], list[str] | None, boo
             file=sys.stderr,
         )
     return series, names if indexed else None, header is not None
+
+
+def _after_labels(indexed: bool, by_columns: bool) -> str:
+    """Where a CSV row's numbers start, for messages: after its first cell, if that is a label."""
+    if not indexed:
+        return ""
+    return " after the row label" if by_columns else " after the series name"
+
+
+def _columns_as_series(
+    rows: list[np.ndarray], titles: list[str] | None
+) -> tuple[list[np.ndarray], list[str] | None]:
+    """The columns of ragged rows as series, without the missing cells around their values."""
+    width = max((len(row) for row in rows), default=0)
+    grid = np.full((len(rows), width), np.nan, dtype=np.float32)
+    for i, row in enumerate(rows):
+        grid[i, : len(row)] = row
+    columns = []
+    for column in grid.T:
+        observed = np.flatnonzero(~np.isnan(column))
+        columns.append(column[observed[0] : observed[-1] + 1] if observed.size else column[:0])
+    if titles is not None and len(titles) != width:
+        titles = None  # a header that does not fit the columns names nothing
+    return columns, titles
 
 
 def _long_format_hint(header: list[str] | None) -> str:
@@ -463,14 +513,16 @@ def read_series(
     time_column: str | None = None,
     value_columns: list[str] | None = None,
     frequency: str | None = None,
+    series_in_columns: bool = False,
 ) -> _Input:
     """Read the series of a file given to ``skts cluster`` (names and header from CSV only).
 
     With ``id_column``, a CSV file is in long format (one row per
     observation) and is split by :func:`skts.split_long_frame`, which
     ``time_column``, ``value_columns`` and ``frequency`` go to (a time
-    column of text is read as dates for ``frequency``). ``"-"`` reads CSV
-    from standard input.
+    column of text is read as dates for ``frequency``). With
+    ``series_in_columns``, each column of a CSV file is a series.
+    ``"-"`` reads CSV from standard input.
     """
     from .datasets._loaders import archive_reader
 
@@ -491,6 +543,11 @@ def read_series(
     is_csv = path == "-" or stem.endswith(".csv")
     if id_column is not None and not is_csv:
         raise _UserError(f"--id-column reads .csv files in long format; got {path}")
+    if series_in_columns and (id_column is not None or not is_csv):
+        raise _UserError(
+            "--series-in-columns reads a .csv file whose columns are the series; got "
+            + ("--id-column too" if id_column is not None else path)
+        )
     reader = archive_reader(path)
     try:
         if id_column is not None:
@@ -498,7 +555,7 @@ def read_series(
         if reader is not None:
             return _Input(reader(path)[0])
         if is_csv:
-            return _Input(*_read_csv_series(path))
+            return _Input(*_read_csv_series(path, series_in_columns))
         if stem.endswith(".npy"):
             return _Input(np.load(path, allow_pickle=False))
         if stem.endswith(".npz"):
@@ -620,7 +677,12 @@ def _check_output_folder(path: str) -> None:
 
 def _read_input(args: argparse.Namespace) -> _Input:
     return read_series(
-        args.input, args.id_column, args.time_column, args.value_columns, args.frequency
+        args.input,
+        args.id_column,
+        args.time_column,
+        args.value_columns,
+        args.frequency,
+        args.series_in_columns,
     )
 
 

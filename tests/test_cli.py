@@ -181,6 +181,40 @@ def test_csv_cells_separated_by_semicolons_or_tabs_with_decimal_commas(tmp_path,
     np.testing.assert_allclose(series[1], values[1], rtol=1e-6)
 
 
+def test_csv_series_in_columns_as_spreadsheets_lay_them_out(tmp_path, capsys):
+    # Time down the rows, one column per series: read row by row, such a file
+    # gave one short series per timestamp, clustered without a word.
+    rows = ["date,pump,fan,valve"]
+    rows += [f"2026-01-{d:02d},{d}.5,{-d},{d * 2 if d > 2 else ''}" for d in range(1, 31)]
+    rows[-1] = rows[-1].rsplit(",", 2)[0] + ",,"  # fan and valve end a day earlier
+    (tmp_path / "wide.csv").write_text("\n".join(rows) + "\n")
+    series, names, header = read_series(str(tmp_path / "wide.csv"), series_in_columns=True)
+    assert names == ["pump", "fan", "valve"] and header
+    assert [len(x) for x in series] == [30, 29, 27]  # valve starts on day 3
+    assert series[0][0] == 1.5 and series[2][0] == 6.0 and series[1][-1] == -29.0
+    # A numeric first column named as a time labels the rows, as dates do.
+    numeric = "time;a;b\n" + "".join(f"{m};{m},5;{-m}\n" for m in range(40))
+    (tmp_path / "minutes.csv").write_text(numeric)
+    series, names, _ = read_series(str(tmp_path / "minutes.csv"), series_in_columns=True)
+    assert names == ["a", "b"] and series[0][:2].tolist() == [0.5, 1.5]
+    # Read row by row, the same file says what to pass.
+    args = ["cluster", str(tmp_path / "minutes.csv"), "-k", "2", "--max-epochs", "1"]
+    assert main(args) == 0
+    assert "was read as 40 series of at most 3 timestamps" in capsys.readouterr().err
+    assert main([*args, "--series-in-columns"]) == 0
+    captured = capsys.readouterr()
+    labels = dict(line.split(",") for line in captured.out.splitlines()[1:])
+    assert sorted(labels) == ["a", "b"] and labels["a"] != labels["b"]
+    assert "warning" not in captured.err
+    (tmp_path / "x.ts").write_text("@data\n1,2:a\n")
+    for args in (
+        [str(tmp_path / "x.ts"), "--series-in-columns"],
+        [str(tmp_path / "minutes.csv"), "--series-in-columns", "--id-column", "a"],
+    ):
+        assert main(["cluster", *args, "-k", "2"]) == 2
+        assert "--series-in-columns reads a .csv file" in capsys.readouterr().err
+
+
 def test_csv_error_names_the_cell_that_is_not_a_number(tmp_path, capsys):
     # A label column at the end of each row: the message once showed the
     # first 40 characters of the row, which did not reach the culprit.
