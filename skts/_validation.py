@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -35,7 +35,7 @@ _COLLECTION_FORMS = (
     "a list of 1-D (n_timestamps,) or 2-D (n_timestamps, n_channels) arrays, "
     "a 2-D array (n_samples, n_timestamps), a 3-D array "
     "(n_samples, n_timestamps, n_channels) (numpy, or a torch tensor on any device), a "
-    "pandas DataFrame with one series per row or a PyTorch Dataset of series"
+    "pandas or polars DataFrame with one series per row or a PyTorch Dataset of series"
 )
 
 
@@ -52,13 +52,14 @@ def check_time_series(
     Parameters
     ----------
     X : list of array-like, array-like of shape (n_samples, n_timestamps) or \
-            (n_samples, n_timestamps, n_channels), pandas DataFrame or \
-            PyTorch Dataset
+            (n_samples, n_timestamps, n_channels), pandas or polars DataFrame \
+            or PyTorch Dataset
         The series. A list may hold series of different lengths, each of
         shape ``(n_timestamps_i,)`` or ``(n_timestamps_i, n_channels)``. A
         2-D array holds univariate series, one per row. A DataFrame holds one
         series per row: either one value per column, or (nested) one
-        array-like per cell with the columns as channels. Rows with a
+        array-like per cell with the columns as channels (in polars, list
+        columns). Rows with a
         several-level index are ambiguous (a series, or an observation as in
         sktime's panels) and raise an error that shows both readings. A
         map-style PyTorch ``Dataset`` (such as
@@ -122,10 +123,13 @@ def check_time_series(
             f"Expected {name} to be {_COLLECTION_FORMS}; got a {type(X).__name__}, which can be "
             f"read only once. Pass a list of its series: list({name})."
         )
-    if _is_dataframe(X):
+    if _is_nested_polars_frame(X):
+        X_out = _pad(_series_from_rows(X.rows(), name), name, dtype)
+    elif _is_dataframe(X):
         _reject_multiindex_rows(X, name)
         if _is_nested_frame(X):
-            X_out = _pad(_series_from_nested_frame(X, name), name, dtype)
+            rows = (X.iloc[i] for i in range(X.shape[0]))
+            X_out = _pad(_series_from_rows(rows, name), name, dtype)
         else:
             X_out = _array_path(_wide_frame_values(X, name), name, dtype)
     elif _is_torch_class(X, "Dataset"):
@@ -484,7 +488,9 @@ def validate_time_series(
         X, ensure_min_samples=ensure_min_samples, allow_missing=allow_missing
     )
     frame = _is_dataframe(X)
-    ragged = _is_nested_frame(X) if frame else _is_sequence_collection(X)
+    ragged = (
+        _is_nested_frame(X) if frame else _is_sequence_collection(X) or _is_nested_polars_frame(X)
+    )
     if fixed_length and ragged and not reset and X_out.shape[1] < estimator.n_features_in_:
         # Series given one by one are padded to the longest of the batch, an
         # accident of the batch: pad them as in fit. An array's width is kept.
@@ -549,6 +555,13 @@ def _is_nested_frame(X: Any) -> bool:
         return False
     first = X.iloc[0, 0]
     return hasattr(first, "__len__") and not isinstance(first, (str, bytes))
+
+
+def _is_nested_polars_frame(X: Any) -> bool:
+    """A polars DataFrame with list columns: one series per row, one channel per column."""
+    if type(X).__module__.partition(".")[0] != "polars" or not hasattr(X, "rows"):
+        return False
+    return X.width > 0 and any(dtype.is_nested() for dtype in X.dtypes)
 
 
 def _is_sequence_collection(X: Any) -> bool:
@@ -636,10 +649,11 @@ def _numeric_dtype(dtype: Any) -> bool:
     return kind in ("b", "i", "u", "f")
 
 
-def _series_from_nested_frame(X: Any, name: str) -> list[np.ndarray]:
+def _series_from_rows(rows: Iterable[Sequence[Any]], name: str) -> list[np.ndarray]:
+    """The series of a nested DataFrame's rows, each cell one channel of the row's series."""
     series = []
-    for i in range(X.shape[0]):
-        channels = [_to_numeric(np.asarray(cell), f"{name} row {i}") for cell in X.iloc[i]]
+    for i, row in enumerate(rows):
+        channels = [_to_numeric(np.asarray(cell), f"{name} row {i}") for cell in row]
         lengths = {c.shape[0] if c.ndim else -1 for c in channels}
         if any(c.ndim != 1 for c in channels):
             raise ValueError(

@@ -85,6 +85,26 @@ def test_nested_dataframe_columns_are_channels():
     np.testing.assert_array_equal(X[0, :2], [[1, 3], [2, 4]])
 
 
+def test_polars_list_columns_are_channels_and_series_stay_ragged():
+    # polars holds ragged series in list columns; they were refused
+    # ("converting its objects to float failed").
+    pl = pytest.importorskip("polars")
+    from skts import NeuralNetClusterer
+
+    frame = pl.DataFrame({"a": [[1.0, 2.0], [1.0, 2.0, 3.0]], "b": [[3, 4], [4, 5, 6]]})
+    X, lengths = check_time_series(frame)
+    assert X.shape == (2, 3, 2) and lengths.tolist() == [2, 3]
+    np.testing.assert_array_equal(X[0, :2], [[1, 3], [2, 4]])
+    with pytest.raises(ValueError, match="channels of sample 0 of X have different lengths"):
+        check_time_series(pl.DataFrame({"a": [[1.0, 2.0]], "b": [[3.0]]}))
+    # A fitted clusterer pads a shorter polars batch as it pads a list.
+    model = NeuralNetClusterer(2, max_epochs=1, random_state=0).fit(frame)
+    one = pl.DataFrame({"a": [[1.0, 2.0]], "b": [[3.0, 4.0]]})
+    assert model.predict(one).tolist() == model.predict([X[0, :2]]).tolist()
+    # A flat frame is still one series per row.
+    assert check_time_series(pl.DataFrame(np.zeros((4, 6))))[0].shape == (4, 6, 1)
+
+
 BAD_INPUTS = [
     ([], ValueError, "empty collection"),
     (np.zeros((0, 5)), ValueError, "0 sample"),
