@@ -129,6 +129,22 @@ def test_compiled_ppv_traces_no_view_of_booleans_as_bytes():
     assert not any(torch.uint8 in args for args in views)
 
 
+@pytest.mark.skipif(torch.__version__ < "2.4", reason="torch.export matured in torch 2.4")
+def test_the_fitted_network_exports_with_the_same_outputs():
+    # torch.export is how the network is served without skts or skorch.
+    from skts import NeuralNetClusterer
+
+    X = np.random.RandomState(0).normal(size=(30, 40)).astype(np.float32)
+    net = NeuralNetClusterer(2, max_epochs=1, random_state=0).fit(X).module_.eval()
+    padding = torch.arange(40)[None, :] >= torch.tensor([[40], [30], [9], [40], [1]])
+    X = torch.randn(5, 40, 1).masked_fill(padding[..., None], float("nan"))  # ragged batch
+    exported = torch.export.export(net, (X,)).module()
+    q, e, *_ = exported(X)
+    q_eager, e_eager, *_ = net(X)
+    torch.testing.assert_close(q, q_eager)
+    torch.testing.assert_close(e, e_eager)
+
+
 def test_lspv_does_not_depend_on_the_length_around_a_pattern():
     pattern = torch.tensor([-1.0, 1.0, 1.0, 1.0, -1.0])
     short = torch.cat([pattern, -torch.ones(3)])[None, None]
