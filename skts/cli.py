@@ -126,7 +126,10 @@ def _parser() -> argparse.ArgumentParser:
     # What skts cluster and skts predict share: the input, how to read it, the output.
     series = argparse.ArgumentParser(add_help=False)
     series.add_argument(
-        "input", metavar="INPUT", help="the file of series; - reads CSV from standard input"
+        "input",
+        metavar="INPUT",
+        help="the file of series, or a folder of .csv files of one series each; - reads CSV "
+        "from standard input",
     )
     series.add_argument("-o", "--output", help="CSV file for the labels (default: standard output)")
     series.add_argument(
@@ -175,7 +178,9 @@ def _parser() -> argparse.ArgumentParser:
         "decimal comma or point, or tabs; a header line and a first column of series names, "
         "as pandas writes them, are recognised; with --id-column, one row per observation), "
         "or a .npy/.npz array of shape (n_series, n_timestamps) or (n_series, n_timestamps, "
-        "n_channels)."
+        "n_channels). INPUT may also be a folder of .csv files that hold one series each, "
+        "time down the rows and one column per channel (a first column of dates or times "
+        "labels the rows), named by their file names."
     )
 
     cluster = commands.add_parser(
@@ -413,6 +418,33 @@ def _read_csv_series(
     return series, names if indexed else None, header is not None
 
 
+def _read_csv_folder(folder: str) -> _Input:
+    """The series of a folder of CSV files, one series per file, its columns the channels."""
+    files = sorted(name for name in os.listdir(folder) if name.endswith((".csv", ".csv.gz")))
+    if not files:
+        raise _UserError(f"{folder} holds no .csv files; a folder is read as one series per file")
+    series: list[np.ndarray] = []
+    names: list[str] = []
+    for name in files:
+        path = os.path.join(folder, name)
+        channels, titles, _ = _read_csv_series(path, by_columns=True)
+        lengths = sorted({len(c) for c in channels})
+        if not channels or lengths == [0]:
+            raise _UserError(f"{path}: no values")
+        if len(lengths) > 1:
+            raise _UserError(
+                f"{path}: its columns, the channels of one series, have different lengths {lengths}"
+            )
+        if series and len(channels) != series[0].shape[1]:
+            raise _UserError(
+                f"{path} has {len(channels)} channels (columns), {files[0]} has "
+                f"{series[0].shape[1]}: the series of a folder share their channels"
+            )
+        series.append(np.stack(channels, axis=1))
+        names.append(name.removesuffix(".gz").removesuffix(".csv"))
+    return _Input(series, names)
+
+
 def _after_labels(indexed: bool, by_columns: bool) -> str:
     """Where a CSV row's numbers start, for messages: after its first cell, if that is a label."""
     if not indexed:
@@ -526,6 +558,10 @@ def read_series(
     """
     from .datasets._loaders import archive_reader
 
+    if os.path.isdir(path):
+        if id_column is not None:
+            raise _UserError(f"--id-column reads one .csv file in long format; {path} is a folder")
+        return _read_csv_folder(path)
     if path != "-" and not os.path.isfile(path):
         raise _UserError(f"no such file: {path}")
     if time_column is not None and id_column is None:

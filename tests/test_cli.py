@@ -215,6 +215,39 @@ def test_csv_series_in_columns_as_spreadsheets_lay_them_out(tmp_path, capsys):
         assert "--series-in-columns reads a .csv file" in capsys.readouterr().err
 
 
+def test_a_folder_of_csv_files_is_one_series_per_file(tmp_path, capsys):
+    # Sensor logs often come one file per machine or session.
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    for i, n in enumerate([30, 25, 40]):
+        rows = ["time,temp,pressure"]
+        rows += [f"2026-01-01 00:00:{t:02d},{t + i},{-t}" for t in range(n)]
+        (logs / f"m{i}.csv").write_text("\n".join(rows) + "\n")
+    (logs / "notes.txt").write_text("not a series")
+    (logs / "m3.csv.gz").write_bytes(gzip.compress(b"temp,pressure\n1,2\n3,4\n"))
+    series, names, _ = read_series(str(logs))
+    assert names == ["m0", "m1", "m2", "m3"]
+    assert [x.shape for x in series] == [(30, 2), (25, 2), (40, 2), (2, 2)]
+    assert series[1][3].tolist() == [4.0, -3.0] and series[3][1].tolist() == [3.0, 4.0]
+    assert main(["cluster", str(logs), "-k", "2", "--max-epochs", "1"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert [line.split(",")[0] for line in out] == ["series", "m0", "m1", "m2", "m3"]
+    (logs / "m4.csv").write_text("temp\n1\n2\n")
+    assert main(["cluster", str(logs), "-k", "2"]) == 2
+    assert "m4.csv has 1 channels (columns), m0.csv has 2" in capsys.readouterr().err
+    (logs / "m4.csv").write_text("temp,pressure\n1,2\n2,\n")
+    assert main(["cluster", str(logs), "-k", "2"]) == 2
+    assert "m4.csv: its columns, the channels of one series, have different lengths" in (
+        capsys.readouterr().err
+    )
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert main(["cluster", str(empty), "-k", "2"]) == 2
+    assert "holds no .csv files" in capsys.readouterr().err
+    assert main(["cluster", str(logs), "-k", "2", "--id-column", "time"]) == 2
+    assert "is a folder" in capsys.readouterr().err
+
+
 def test_csv_error_names_the_cell_that_is_not_a_number(tmp_path, capsys):
     # A label column at the end of each row: the message once showed the
     # first 40 characters of the row, which did not reach the culprit.
@@ -726,5 +759,6 @@ def test_readme_command_lines_parse():
     lines = [line for line in block.splitlines() if re.match(r"skts (cluster|predict) ", line)]
     assert {line.split()[1] for line in lines} == {"cluster", "predict"}
     for line in lines:
-        args = _parser().parse_args(shlex.split(line.replace("[", "").replace("]", ""))[1:])
-        assert args.input.endswith((".ts", ".csv"))
+        words = shlex.split(line.replace("[", "").replace("]", ""), comments=True)
+        args = _parser().parse_args(words[1:])
+        assert args.input.endswith((".ts", ".csv", "/"))
