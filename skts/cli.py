@@ -145,6 +145,12 @@ def _parser() -> argparse.ArgumentParser:
         "--value-columns names)",
     )
     series.add_argument(
+        "--plot",
+        metavar="PNG",
+        help="also draw each cluster's members and mean, as the clusterer saw them (padded "
+        "and scaled; first channel), into this image (needs matplotlib)",
+    )
+    series.add_argument(
         "--series-in-columns",
         action="store_true",
         help="read a .csv file whose columns are the series, time down the rows: the header "
@@ -614,6 +620,7 @@ def _cluster(args: argparse.Namespace) -> int:
 
     _check_writable(args.output, "--output")
     _check_writable(args.save_model, "--save-model")
+    _check_plot(args.plot)
     data = _read_input(args)
     max_epochs = args.max_epochs if args.max_epochs == "auto" else _epochs(args.max_epochs)
     fill = [TimeSeriesImputer(method=args.fill_missing)] if args.fill_missing else []
@@ -635,6 +642,7 @@ def _cluster(args: argparse.Namespace) -> int:
         labels = model.fit_predict(data.X)
         proba = _soft_assignments(args, model, data.X)
     _write_labels(args, data, labels, proba, args.n_clusters)
+    _plot_clusters(args.plot, model, data.X, labels)
     if args.save_model:
         try:
             joblib.dump(model, args.save_model)
@@ -649,6 +657,7 @@ def _predict(args: argparse.Namespace) -> int:
     if not os.path.isfile(args.model):
         raise _UserError(f"no such model file: {args.model}")
     _check_writable(args.output, "--output")
+    _check_plot(args.plot)
     try:
         model = joblib.load(args.model)
     except Exception as exc:  # unpickling fails in many ways; each is a bad model file
@@ -674,6 +683,7 @@ def _predict(args: argparse.Namespace) -> int:
     final = model.steps[-1][1] if hasattr(model, "steps") else model
     n_clusters = getattr(final, "n_clusters_", None) or getattr(final, "n_clusters", None)
     _write_labels(args, data, labels, proba, n_clusters or int(labels.max()) + 1)
+    _plot_clusters(args.plot, model, data.X, labels)
     return 0
 
 
@@ -698,6 +708,43 @@ def _check_writable(path: str | None, option: str) -> None:
         raise _UserError(f"{option} {path}: no such folder: {folder}")
     if os.path.isdir(path):
         raise _UserError(f"{option} {path}: is a folder; give a file name")
+
+
+def _check_plot(path: str | None) -> None:
+    """Fail before any work when ``--plot`` cannot be written or drawn."""
+    _check_writable(path, "--plot")
+    if path is None:
+        return
+    try:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+    except ImportError:
+        raise _UserError(
+            "--plot draws with matplotlib, which is not installed: pip install 'skts[plot]'"
+        ) from None
+    formats = FigureCanvasAgg.get_supported_filetypes()
+    extension = os.path.splitext(path)[1].removeprefix(".").lower()
+    if extension and extension not in formats:
+        raise _UserError(
+            f"--plot {path}: matplotlib writes no .{extension} files; use one of "
+            f"{', '.join(sorted(formats))}"
+        )
+
+
+def _plot_clusters(path: str | None, model: Any, X: Any, labels: np.ndarray) -> None:
+    """Draw each cluster's members as the clusterer saw them (after the pipeline's steps)."""
+    if path is None:
+        return
+    from .plotting import _save_figure, plot_cluster_members
+
+    steps = getattr(model, "steps", [])
+    with contextlib.redirect_stdout(sys.stderr):
+        seen = model[:-1].transform(X) if len(steps) > 1 else X
+        axes = plot_cluster_members(seen, labels)
+    try:
+        _save_figure(axes[0], path)
+    except (OSError, ValueError) as exc:
+        raise _UserError(f"--plot: could not write {path}: {exc}") from None
+    print(f"skts: clusters drawn in {path}", file=sys.stderr)
 
 
 def _check_output_folder(path: str) -> None:

@@ -413,6 +413,24 @@ def saved_model(tmp_path, series, capsys):
     return model_path, path, [int(row[1]) for row in rows]
 
 
+def test_plot_draws_the_clusters_or_fails_before_any_work(
+    saved_model, tmp_path, monkeypatch, capsys
+):
+    pytest.importorskip("matplotlib")
+    model_path, data, labels = saved_model
+    image = tmp_path / "clusters.png"
+    assert main(["predict", str(data), "--model", str(model_path), "--plot", str(image)]) == 0
+    assert image.read_bytes().startswith(b"\x89PNG")  # one panel per cluster
+    assert f"clusters drawn in {image}" in capsys.readouterr().err
+    args = ["cluster", str(data), "-k", "3", "--max-epochs", "1", "--plot"]
+    assert main([*args, str(tmp_path / "clusters.pngx")]) == 2
+    captured = capsys.readouterr()
+    assert "matplotlib writes no .pngx files" in captured.err and captured.out == ""
+    monkeypatch.setitem(sys.modules, "matplotlib.backends.backend_agg", None)  # not installed
+    assert main([*args, str(image)]) == 2
+    assert "pip install 'skts[plot]'" in capsys.readouterr().err
+
+
 def test_cluster_scaling_is_saved_with_the_model(tmp_path, series, capsys):
     import joblib
 
