@@ -61,27 +61,31 @@ _DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab"}
 def _csv_format(lines: Sequence[str]) -> tuple[str, str]:
     """The cell delimiter (``","``, ``";"`` or a tab) and the decimal mark of CSV text.
 
-    Read from its first lines. The delimiter is the one that splits them
-    into the most numbers (a comma on ties): spreadsheets in many locales
-    separate cells by ';' and write a comma as the decimal mark, and some
-    programs write tabs.
+    Read from its first lines. Spreadsheets in many locales separate cells
+    by ';' and write a comma as the decimal mark, and some programs write
+    tabs: a semicolon, else a tab, is the delimiter when it is on every line
+    after the first (a header) and splits them into cells of which at least
+    half are numbers, with a decimal point or comma, or missing, leaving out
+    the first cell of each (a name). Otherwise it is a comma.
     """
     lines = [line for line in lines if line.strip()][:10]
+    data = lines[1:] or lines
+    for delimiter in (";", "\t"):
+        if not data or not all(delimiter in line for line in data):
+            continue
+        rows = [[c.strip() for c in row] for row in csv.reader(lines, delimiter=delimiter)]
+        values = [cell for row in rows[1:] or rows for cell in row[1:]]
+        if 2 * sum(_is_value(cell, decimal_comma=True) for cell in values) >= len(values):
+            commas = (_DECIMAL_COMMA.fullmatch(cell) for row in rows for cell in row)
+            return delimiter, "," if any(commas) else "."
+    return ",", "."
 
-    def cells(delimiter: str) -> list[str]:
-        return [cell.strip() for row in csv.reader(lines, delimiter=delimiter) for cell in row]
 
-    def decimal_commas(delimiter: str) -> int:
-        if delimiter == ",":
-            return 0
-        return sum(_DECIMAL_COMMA.fullmatch(cell) is not None for cell in cells(delimiter))
-
-    counts = {
-        delimiter: sum(map(_is_number, cells(delimiter))) + decimal_commas(delimiter)
-        for delimiter in _DELIMITER_NAMES
-    }
-    delimiter = max(counts, key=counts.__getitem__)  # the first of equals
-    return delimiter, "," if decimal_commas(delimiter) else "."
+def _is_value(cell: str, decimal_comma: bool = False) -> bool:
+    """Whether a stripped CSV cell is a number or a missing value."""
+    if decimal_comma and _DECIMAL_COMMA.fullmatch(cell):
+        return True
+    return cell in _MISSING or _is_number(cell)
 
 
 def _csv_rows(lines: Iterable[str], delimiter: str, decimal: str) -> list[tuple[int, list[str]]]:
@@ -165,7 +169,7 @@ def _read_csv_series(
                 np.asarray([np.nan if c in _MISSING else float(c) for c in values], np.float32)
             )
         except ValueError:
-            bad = next(i for i, c in enumerate(values) if c not in _MISSING and not _is_number(c))
+            bad = next(i for i, c in enumerate(values) if not _is_value(c))
             column = bad + int(indexed)
             title = f" ({header[column]})" if header is not None and column < len(header) else ""
             raise _UserError(

@@ -4,6 +4,8 @@ import sys
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sklearn.pipeline import make_pipeline
 
 from skts import PaddingTransformer
@@ -179,6 +181,40 @@ def test_csv_cells_separated_by_semicolons_or_tabs_with_decimal_commas(tmp_path,
     series, ids, _ = read_series(str(tmp_path / "long.csv"), id_column="machine", time_column="t")
     assert ids == [f"s,{i}" for i in range(6)]
     np.testing.assert_allclose(series[1], values[1], rtol=1e-6)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    n=st.integers(2, 6),
+    width=st.integers(2, 7),
+    seed=st.integers(0, 10**6),
+    sep_decimal=st.sampled_from([(",", "."), (";", ","), (";", "."), ("\t", "."), ("\t", ",")]),
+    index=st.booleans(),
+    header=st.booleans(),
+    ragged=st.booleans(),
+    scale=st.sampled_from([1e-7, 1e-3, 1.0, 1e6, 1e17]),
+    name=st.sampled_from(["s{}", "s,{}", "s;{}", "a b {}", "{}x"]),
+)
+def test_csv_written_by_pandas_reads_back_in_any_dialect(
+    tmp_path, n, width, seed, sep_decimal, index, header, ragged, scale, name
+):
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(seed)
+    values = rng.normal(size=(n, width)) * scale
+    if ragged:  # shorter rows end in empty cells
+        for row in values:
+            row[rng.integers(1, width + 1) :] = np.nan
+    sep, decimal = sep_decimal
+    path = tmp_path / f"{seed}.csv"
+    frame = pd.DataFrame(values, index=[name.format(i) for i in range(n)])
+    frame.to_csv(path, sep=sep, decimal=decimal, index=index, header=header)
+    series, names, read_header = read_series(str(path))
+    assert names == ([name.format(i) for i in range(n)] if index else None)
+    assert read_header == header and len(series) == n
+    for x, row in zip(series, values):
+        np.testing.assert_allclose(x, row[~np.isnan(row)].astype(np.float32), rtol=1e-6)
 
 
 def test_csv_series_in_columns_as_spreadsheets_lay_them_out(tmp_path, capsys):
