@@ -66,10 +66,18 @@ def _csv_format(lines: Sequence[str]) -> tuple[str, str]:
     tabs: a semicolon, else a tab, is the delimiter when it is on every line
     after the first (a header) and splits them into cells of which at least
     half are numbers, with a decimal point or comma, or missing, leaving out
-    the first cell of each (a name). Otherwise it is a comma.
+    the first cell of each (a name). Otherwise it is a comma, but for one
+    column of decimal commas under a header without a comma.
     """
-    lines = [line for line in lines if line.strip()][:10]
+    lines = [line.rstrip("\r\n") for line in lines if line.strip()][:10]
     data = lines[1:] or lines
+    cells = [line.strip().strip('"') for line in data]
+    if (
+        lines[1:]
+        and "," not in lines[0]
+        and all(_DECIMAL_COMMA.fullmatch(cell) or cell in _MISSING for cell in cells)
+    ):
+        return ";", ","  # one cell per line
     for delimiter in (";", "\t"):
         if not data or not all(delimiter in line for line in data):
             continue

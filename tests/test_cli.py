@@ -217,6 +217,41 @@ def test_csv_written_by_pandas_reads_back_in_any_dialect(
         np.testing.assert_allclose(x, row[~np.isnan(row)].astype(np.float32), rtol=1e-6)
 
 
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    n=st.integers(1, 5),
+    length=st.integers(2, 8),
+    seed=st.integers(0, 10**6),
+    sep_decimal=st.sampled_from([(",", "."), (";", ","), (";", "."), ("\t", "."), ("\t", ",")]),
+    index=st.sampled_from([None, "dates", "time"]),
+    ragged=st.booleans(),
+    scale=st.sampled_from([1e-7, 1.0, 1e6]),
+)
+def test_csv_of_series_in_columns_reads_back_in_any_dialect(
+    tmp_path, n, length, seed, sep_decimal, index, ragged, scale
+):
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(seed)
+    values = rng.normal(size=(length, n)) * scale
+    if ragged:  # shorter columns end in empty cells
+        for column in values.T:
+            column[rng.integers(1, length + 1) :] = np.nan
+    frame = pd.DataFrame(values, columns=[f"c{j}" for j in range(n)])
+    if index == "dates":
+        frame.index = pd.date_range("2026-01-01", periods=length, freq="h")
+    elif index == "time":
+        frame.index = pd.Index(np.arange(length), name="time")
+    sep, decimal = sep_decimal
+    path = tmp_path / f"{seed}.csv"
+    frame.to_csv(path, sep=sep, decimal=decimal, index=index is not None)
+    series, names, _ = read_series(str(path), series_in_columns=True)
+    assert names == [f"c{j}" for j in range(n)]
+    for x, column in zip(series, values.T):
+        np.testing.assert_allclose(x, column[~np.isnan(column)].astype(np.float32), rtol=1e-6)
+
+
 def test_csv_series_in_columns_as_spreadsheets_lay_them_out(tmp_path, capsys):
     # Time down the rows, one column per series: read row by row, such a file
     # gave one short series per timestamp, clustered without a word.
