@@ -113,8 +113,8 @@ def _read_csv_series(
     """The series of a CSV file (one per row), their names, and whether it had a header.
 
     Cells are separated by commas, semicolons (then a comma may be the
-    decimal mark) or tabs, whichever splits the first lines into the most
-    numbers. The first column names the series (as a pandas index does) when
+    decimal mark) or tabs, as :func:`_csv_format` reads from the first
+    lines. The first column names the series (as a pandas index does) when
     no row after the first starts with a number, or when the header's first
     cell is empty or is its only cell that is not a number. The first line
     is a header when one of its values (its cells after the name, if any) is
