@@ -108,7 +108,7 @@ def _csv_rows(lines: Iterable[str], delimiter: str, decimal: str) -> list[tuple[
 
 
 def _read_csv_series(
-    path: str, by_columns: bool = False
+    path: str, by_columns: bool = False, channels: bool = False
 ) -> tuple[list[np.ndarray], list[str] | None, bool]:
     """The series of a CSV file (one per row), their names, and whether it had a header.
 
@@ -128,7 +128,8 @@ def _read_csv_series(
     rows): the header names the series, a first column of text (dates), or
     one whose header names a time or an id, labels the rows and is dropped,
     and missing cells before and after a column's values are not part of
-    it.
+    it; with ``channels`` too, the columns are the channels of one series,
+    cut alike where any of them is observed.
     """
     from ._validation import _long_format_columns
     from .datasets._loaders import _open_text
@@ -186,7 +187,8 @@ def _read_csv_series(
                 f"column {column + 1}{title}" + _long_format_hint(header)
             ) from None
     if by_columns:
-        columns, titles = _columns_as_series(series, header[int(indexed) :] if header else None)
+        titles = header[int(indexed) :] if header else None
+        columns, titles = _columns_as_series(series, titles, together=channels)
         return columns, titles, header is not None
     longest = max((len(x) for x in series), default=0)
     if 0 < longest <= 10 and len(series) > 10 * longest:
@@ -215,14 +217,9 @@ def _read_csv_folder(folder: str) -> _Input:
     names: list[str] = []
     for name in files:
         path = os.path.join(folder, name)
-        channels, titles, _ = _read_csv_series(path, by_columns=True)
-        lengths = sorted({len(c) for c in channels})
-        if not channels or lengths == [0]:
+        channels, _, _ = _read_csv_series(path, by_columns=True, channels=True)
+        if not channels or len(channels[0]) == 0:
             raise _UserError(f"{path}: no values")
-        if len(lengths) > 1:
-            raise _UserError(
-                f"{path}: its columns, the channels of one series, have different lengths {lengths}"
-            )
         if series and len(channels) != series[0].shape[1]:
             raise _UserError(
                 f"{path} has {len(channels)} channels (columns), {files[0]} has "
@@ -241,17 +238,24 @@ def _after_labels(indexed: bool, by_columns: bool) -> str:
 
 
 def _columns_as_series(
-    rows: list[np.ndarray], titles: list[str] | None
+    rows: list[np.ndarray], titles: list[str] | None, together: bool = False
 ) -> tuple[list[np.ndarray], list[str] | None]:
-    """The columns of ragged rows as series, without the missing cells around their values."""
+    """The columns of ragged rows, without the missing cells around their values.
+
+    Each column is cut on its own, as a series; ``together`` cuts them all
+    alike, as the channels of one series, where any of them is observed.
+    """
     width = max((len(row) for row in rows), default=0)
     grid = np.full((len(rows), width), np.nan, dtype=np.float32)
     for i, row in enumerate(rows):
         grid[i, : len(row)] = row
+    observed = ~np.isnan(grid)
+    if together:
+        observed[:] = observed.any(axis=1, keepdims=True)
     columns = []
-    for column in grid.T:
-        observed = np.flatnonzero(~np.isnan(column))
-        columns.append(column[observed[0] : observed[-1] + 1] if observed.size else column[:0])
+    for column, seen in zip(grid.T, observed.T):
+        steps = np.flatnonzero(seen)
+        columns.append(column[steps[0] : steps[-1] + 1] if steps.size else column[:0])
     if titles is not None and len(titles) != width:
         titles = None  # a header that does not fit the columns names nothing
     return columns, titles

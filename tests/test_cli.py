@@ -306,11 +306,13 @@ def test_a_folder_of_csv_files_is_one_series_per_file(tmp_path, capsys):
     (logs / "m4.csv").write_text("temp\n1\n2\n")
     assert main(["cluster", str(logs), "-k", "2"]) == 2
     assert "m4.csv has 1 channels (columns), m0.csv has 2" in capsys.readouterr().err
-    (logs / "m4.csv").write_text("temp,pressure\n1,2\n2,\n")
-    assert main(["cluster", str(logs), "-k", "2"]) == 2
-    assert "m4.csv: its columns, the channels of one series, have different lengths" in (
-        capsys.readouterr().err
+    # Channels are cut alike: a gap in one of them is a missing value.
+    (logs / "m4.csv").write_text("temp,pressure\n,2\n1,3\n2,\n3,5\n")
+    np.testing.assert_array_equal(
+        read_series(str(logs))[0][4], [[np.nan, 2], [1, 3], [2, np.nan], [3, 5]]
     )
+    assert main(["cluster", str(logs), "-k", "2"]) == 2
+    assert "pass --fill-missing" in capsys.readouterr().err
     empty = tmp_path / "empty"
     empty.mkdir()
     assert main(["cluster", str(empty), "-k", "2"]) == 2
