@@ -378,7 +378,7 @@ def _plot_clusters(path: str | None, model: Any, X: Any, labels: np.ndarray) -> 
     from .plotting import _save_figure, plot_cluster_members
 
     steps = getattr(model, "steps", [])
-    with contextlib.redirect_stdout(sys.stderr):
+    with _user_errors(""), contextlib.redirect_stdout(sys.stderr):
         seen = model[:-1].transform(X) if len(steps) > 1 else X
         axes = plot_cluster_members(seen, labels)
     try:
