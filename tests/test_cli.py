@@ -183,14 +183,20 @@ def test_csv_cells_separated_by_semicolons_or_tabs_with_decimal_commas(tmp_path,
     np.testing.assert_allclose(series[1], values[1], rtol=1e-6)
 
 
-@settings(
+# Cell delimiters and decimal marks as pandas writes them, and how many
+# random frames to write in them (tmp_path is shared: each file is named).
+_CSV_DIALECTS = st.sampled_from([(",", "."), (";", ","), (";", "."), ("\t", "."), ("\t", ",")])
+_CSV_EXAMPLES = settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
+
+
+@_CSV_EXAMPLES
 @given(
     n=st.integers(2, 6),
     width=st.integers(2, 7),
     seed=st.integers(0, 10**6),
-    sep_decimal=st.sampled_from([(",", "."), (";", ","), (";", "."), ("\t", "."), ("\t", ",")]),
+    sep_decimal=_CSV_DIALECTS,
     index=st.booleans(),
     header=st.booleans(),
     ragged=st.booleans(),
@@ -217,14 +223,12 @@ def test_csv_written_by_pandas_reads_back_in_any_dialect(
         np.testing.assert_allclose(x, row[~np.isnan(row)].astype(np.float32), rtol=1e-6)
 
 
-@settings(
-    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
+@_CSV_EXAMPLES
 @given(
     n=st.integers(1, 5),
     length=st.integers(2, 8),
     seed=st.integers(0, 10**6),
-    sep_decimal=st.sampled_from([(",", "."), (";", ","), (";", "."), ("\t", "."), ("\t", ",")]),
+    sep_decimal=_CSV_DIALECTS,
     index=st.sampled_from([None, "dates", "time"]),
     ragged=st.booleans(),
     scale=st.sampled_from([1e-7, 1.0, 1e6]),
