@@ -175,6 +175,26 @@ def test_kernel_pooling_adds_one_feature_per_kernel_and_statistic():
     assert hybrid.embedding_dim == 16 + 80
 
 
+@pytest.mark.parametrize("pooling", [("ppv",), ("ppv", "lspv"), ("lspv", "ppv")])
+def test_kernel_features_are_the_pooled_responses_minus_the_biases(pooling):
+    torch.manual_seed(0)
+    X = torch.randn(12, 60, 2)
+    X[::3, 41:] = float("nan")  # ragged: a third of the series end early
+    x, mask = split_padding(X)
+    net = RandomConvEncoder(2, 60, n_kernels=80, pooling=pooling)
+    net.calibrate(x, mask)
+    expected = []
+    for g, dilation in enumerate(net.dilations):
+        weight, bias = getattr(net, f"weight{g}"), getattr(net, f"bias{g}")
+        half = dilation * (weight.shape[-1] - 1) // 2
+        shifted = F.conv1d(x.transpose(1, 2), weight, padding=half, dilation=dilation)
+        shifted = shifted - bias[None, :, None]
+        pools = {"ppv": masked_ppv, "lspv": masked_lspv}
+        expected.extend(pools[name](shifted, mask) for name in pooling)
+    # Bit for bit: the counts are exact, whatever way they are made.
+    assert torch.equal(net(x, mask)[0], torch.cat(expected, dim=1))
+
+
 @pytest.mark.parametrize("bias_quantiles", [(0.25, 0.75), (0.5, 0.5), (0.0, 0.1)])
 def test_biases_are_quantiles_of_the_response_in_the_given_range(bias_quantiles):
     """With one series to calibrate on, each bias lies between its response's quantiles."""

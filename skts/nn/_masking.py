@@ -180,6 +180,19 @@ def masked_ppv(h: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return count.to(h.dtype) / mask.sum(-1, keepdim=True).clamp_min(1).to(h.dtype)
 
 
+def _masked_share(flags: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Share of the timestamps where ``mask`` is True at which ``flags`` (0 or 1) is 1.
+
+    ``flags`` is a float tensor (batch, features, time), such as a comparison
+    written in place (``h.gt_(bias)``): one matrix product counts the flags
+    and applies the mask together, where :func:`masked_ppv` needs a boolean
+    copy, a logical and, and a widening copy for the sum. The counts are
+    exact below 2**24 timestamps in float32.
+    """
+    count = torch.matmul(flags, mask.to(flags.dtype)[:, :, None])[..., 0]
+    return count / mask.sum(-1, keepdim=True).clamp_min(1).to(flags.dtype)
+
+
 def masked_lspv(h: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """Longest run of positive values of ``h`` (batch, features, time), in timestamps.
 
