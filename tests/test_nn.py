@@ -5,7 +5,7 @@ from torch.nn import functional as F
 
 from skts.nn import ConvEncoder, HybridEncoder, RandomConvEncoder, draw_hidden_spans, split_padding
 from skts.nn._masking import masked_lspv, masked_ppv
-from skts.nn.encoders import _whole_windows
+from skts.nn.encoders import _dilated_conv, _whole_windows
 from skts.nn.losses import student_t_assignment
 
 
@@ -176,12 +176,17 @@ def test_kernel_pooling_adds_one_feature_per_kernel_and_statistic():
 
 
 @pytest.mark.parametrize("pooling", [("ppv",), ("ppv", "lspv"), ("lspv", "ppv")])
-def test_kernel_features_are_the_pooled_responses_minus_the_biases(pooling):
+# 10 kernels of 2 channels a group are convolved; 50 or 51 of 1 channel, a
+# matrix product into one buffer that groups of unequal sizes share.
+@pytest.mark.parametrize("n_channels, n_kernels", [(2, 80), (1, 403)])
+def test_kernel_features_are_the_pooled_responses_minus_the_biases(
+    pooling, n_channels, n_kernels
+):
     torch.manual_seed(0)
-    X = torch.randn(12, 60, 2)
+    X = torch.randn(12, 60, n_channels)
     X[::3, 41:] = float("nan")  # ragged: a third of the series end early
     x, mask = split_padding(X)
-    net = RandomConvEncoder(2, 60, n_kernels=80, pooling=pooling)
+    net = RandomConvEncoder(n_channels, 60, n_kernels=n_kernels, pooling=pooling)
     net.calibrate(x, mask)
     expected = []
     for g, dilation in enumerate(net.dilations):
@@ -193,6 +198,21 @@ def test_kernel_features_are_the_pooled_responses_minus_the_biases(pooling):
         expected.extend(pools[name](shifted, mask) for name in pooling)
     # Bit for bit: the counts are exact, whatever way they are made.
     assert torch.equal(net(x, mask)[0], torch.cat(expected, dim=1))
+    # Under autograd the responses are not written into a shared buffer.
+    assert torch.equal(net(x.requires_grad_(), mask)[0], torch.cat(expected, dim=1))
+
+
+@pytest.mark.parametrize("n_channels, n_kernels", [(1, 125), (3, 40), (3, 20), (9, 30)])
+@pytest.mark.parametrize("dilation", [1, 2, 7])
+def test_random_kernels_convolve_as_conv1d(n_channels, n_kernels, dilation):
+    # The CPU's matrix product (windows no larger than the responses), else conv1d itself.
+    torch.manual_seed(0)
+    h, weight = torch.randn(5, n_channels, 50), torch.randn(n_kernels, n_channels, 9)
+    half = 4 * dilation
+    expected = F.conv1d(h, weight, padding=half, dilation=dilation)
+    torch.testing.assert_close(_dilated_conv(h, weight, half, dilation), expected)
+    if n_channels == 1:  # the same sums in the same order
+        assert torch.equal(_dilated_conv(h, weight, half, dilation), expected)
 
 
 @pytest.mark.parametrize("bias_quantiles", [(0.25, 0.75), (0.5, 0.5), (0.0, 0.1)])

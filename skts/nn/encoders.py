@@ -234,6 +234,42 @@ def _channel_subsets(n_kernels: int, n_channels: int, top: int) -> torch.Tensor:
     return (rank < size[:, None]).to(torch.float32)
 
 
+def _by_product(h: torch.Tensor, weight: torch.Tensor) -> bool:
+    """Whether :func:`_dilated_conv` computes by a matrix product (see there)."""
+    n_kernels, n_channels, length = weight.shape
+    return h.device.type == "cpu" and n_channels * length <= n_kernels
+
+
+def _dilated_conv(
+    h: torch.Tensor,
+    weight: torch.Tensor,
+    half: int,
+    dilation: int,
+    out: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """``F.conv1d(h, weight, padding=half, dilation=dilation)``; on the CPU, one matrix product.
+
+    oneDNN convolves a few input channels slowly at small dilations (3.4 ms
+    for 125 kernels of length 9 on 64 univariate series of 128 steps at
+    dilation 1, 0.5 ms at dilation 8). Gathering each output step's window
+    (the dilated taps of every channel) and multiplying by the kernels is
+    as fast at every dilation, and gives the same values on one channel.
+    It is used where the gathered windows are no larger than the responses
+    (channels × kernel length at most the number of kernels), and then
+    writes into ``out`` when given (contiguous, of the responses' shape);
+    otherwise, and on other devices, the convolution runs as it is.
+    """
+    if not _by_product(h, weight):
+        return F.conv1d(h, weight, padding=half, dilation=dilation)
+    n_kernels, n_channels, length = weight.shape
+    span = (length - 1) * dilation + 1
+    windows = F.pad(h, (half, half)).unfold(-1, span, 1)[..., ::dilation]  # (B, C, T, length)
+    # A copy: bmm would copy the overlapping windows of a strided view series by series.
+    windows = windows.transpose(2, 3).reshape(h.shape[0], n_channels * length, h.shape[-1])
+    windows = windows.contiguous()
+    return torch.matmul(weight.reshape(n_kernels, n_channels * length), windows, out=out)
+
+
 def _whole_windows(mask: torch.Tensor, half: int) -> torch.Tensor:
     """The centres of windows of half-width ``half`` that lie inside the series.
 
@@ -393,9 +429,21 @@ class RandomConvEncoder(nn.Module):
     ) -> Iterator[tuple[int, torch.Tensor, torch.Tensor]]:
         """Per group: its index, its kernels' responses and the whole-window mask."""
         h = x.transpose(1, 2)
+        # The groups' responses share one buffer where they are matrix
+        # products (not under autograd): the fresh pages of a new tensor per
+        # group cost more than the product that fills them. Each response is
+        # overwritten by the next group's.
+        buffer = None
         for g, dilation in enumerate(self.dilations):
             half = self._half_width(g)
-            response = F.conv1d(h, getattr(self, f"weight{g}"), padding=half, dilation=dilation)
+            weight = getattr(self, f"weight{g}")
+            out = None
+            if _by_product(h, weight) and not (torch.is_grad_enabled() and h.requires_grad):
+                shape = (h.shape[0], weight.shape[0], h.shape[-1])
+                if buffer is None or buffer.numel() < math.prod(shape):
+                    buffer = h.new_empty(math.prod(shape))
+                out = buffer[: math.prod(shape)].view(shape)
+            response = _dilated_conv(h, weight, half, dilation, out)
             yield g, response, _whole_windows(mask, half) if self.n_unpadded[g] else mask
 
     @torch.no_grad()
