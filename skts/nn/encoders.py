@@ -476,8 +476,8 @@ class RandomConvEncoder(nn.Module):
             pooled: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
             others = [name for name in self.pooling if name != "ppv"]
             if others:
-                # In place unless PPV still needs the responses, which are
-                # fresh and used only here.
+                # In place unless PPV still needs the responses, which
+                # nothing else reads.
                 shifted = response - bias if "ppv" in self.pooling else response.sub_(bias)
                 for name in others:
                     pool = _KERNEL_POOLING[name]
