@@ -179,9 +179,7 @@ def test_kernel_pooling_adds_one_feature_per_kernel_and_statistic():
 # 10 kernels of 2 channels a group are convolved; 50 or 51 of 1 channel, a
 # matrix product into one buffer that groups of unequal sizes share.
 @pytest.mark.parametrize("n_channels, n_kernels", [(2, 80), (1, 403)])
-def test_kernel_features_are_the_pooled_responses_minus_the_biases(
-    pooling, n_channels, n_kernels
-):
+def test_kernel_features_are_the_pooled_responses_minus_the_biases(pooling, n_channels, n_kernels):
     torch.manual_seed(0)
     X = torch.randn(12, 60, n_channels)
     X[::3, 41:] = float("nan")  # ragged: a third of the series end early
