@@ -440,9 +440,10 @@ class RandomConvEncoder(nn.Module):
             out = None
             if _by_product(h, weight) and not (torch.is_grad_enabled() and h.requires_grad):
                 shape = (h.shape[0], weight.shape[0], h.shape[-1])
-                if buffer is None or buffer.numel() < math.prod(shape):
-                    buffer = h.new_empty(math.prod(shape))
-                out = buffer[: math.prod(shape)].view(shape)
+                size = math.prod(shape)
+                if buffer is None or buffer.numel() < size:
+                    buffer = h.new_empty(size)
+                out = buffer[:size].view(shape)
             response = _dilated_conv(h, weight, half, dilation, out)
             yield g, response, _whole_windows(mask, half) if self.n_unpadded[g] else mask
 
