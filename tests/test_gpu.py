@@ -70,3 +70,15 @@ def test_validation_split_and_idec_on_cuda():
     # Validation hides timestamps with a generator on the device of the batch.
     assert np.isfinite(model.history[:, "valid_loss"]).all()
     assert model.history[-1, "phase"] == "clustering"
+
+
+@pytest.mark.skipif(torch.__version__ < "2.4", reason="compile=True needs torch>=2.4")
+def test_compiled_fit_on_cuda_with_inductor():
+    # Inductor's generated CUDA kernels, not the eager backend of the CPU test.
+    X, y = make_time_series_clusters(random_state=0)
+    X = TimeSeriesScaler().fit_transform(PaddingTransformer().fit_transform(X))
+    model = NeuralNetClusterer(3, device="cuda", compile=True, random_state=0).fit(X)
+    assert type(model.module_).__name__ == "OptimizedModule"
+    assert clustering_accuracy(y, model.labels_) >= 0.9
+    np.testing.assert_array_equal(model.predict(X), model.labels_)
+
