@@ -737,6 +737,40 @@ def test_long_series_are_encoded_fewer_at_a_time(monkeypatch, blobs_series):
     assert set(sizes) == {7}
 
 
+def test_an_accelerator_encodes_by_timestamps_whatever_batch_size(monkeypatch, blobs_series):
+    # On a GPU, batches of batch_size series leave it waiting on kernel
+    # launches: there an inference batch is a number of timestamps. The
+    # device is faked here; tests/test_gpu.py checks it on CUDA.
+    X, y = blobs_series
+    est = fast_clusterer(n_clusters=3, random_state=0)
+    monkeypatch.setattr(est, "_on_accelerator", lambda: True)
+    monkeypatch.setattr(skts.cluster, "_ACCELERATOR_ENCODE_TIMESTAMPS", 40 * 16)
+    monkeypatch.setattr(skts.cluster, "_ACCELERATOR_EMBEDDING_ROWS", 9)
+    sizes = []
+    step, fixed = est.evaluation_step, est._fixed_batches
+
+    def spy(batch, training=False):
+        sizes.append(len(batch[0]))
+        return step(batch, training=training)
+
+    def spy_fixed(A, size):
+        sizes.append(("rows", size))
+        return fixed(A, size)
+
+    monkeypatch.setattr(est, "evaluation_step", spy)
+    monkeypatch.setattr(est, "_fixed_batches", spy_fixed)
+    est.fit(X)
+    # Series of 19 timestamps and of 16 (read on 16): 33 and 40 at a time,
+    # not batch_size=32; the embeddings are assigned 9 rows at a time.
+    assert set(sizes) == {33, 40, ("rows", 9)}
+    cpu = fast_clusterer(n_clusters=3, random_state=0).fit(X)
+    np.testing.assert_array_equal(est.labels_, cpu.labels_)
+    sizes.clear()
+    est.set_params(iterator_valid__batch_size=7)  # an explicit inference batch is kept
+    np.testing.assert_allclose(est.transform(X), cpu.transform(X), rtol=1e-5, atol=1e-6)
+    assert set(sizes) == {7}
+
+
 def test_short_windows_of_many_channels_are_clustered_with_a_warning():
     # 6 timestamps of 16 sensors: more channels than timestamps, as in short
     # windows of a sensor array; the groups differ in which sensors rise.
