@@ -150,7 +150,11 @@ class NeuralNetClusterer(
         encoding. On a GPU an inference batch holds 524 288 timestamps
         (4 096 series of 128) whatever ``batch_size`` is, since small
         batches leave it idle. ``iterator_valid__batch_size`` sets the
-        inference batch exactly. An optimizer step on more than 65 536 timestamps (long
+        inference batch exactly. Every inference batch is full (the last
+        one is filled with copies of a series), so that a series gets
+        the same embedding whatever comes with it: encoding one series
+        costs a whole batch, and a stream of series is best predicted
+        many at a time. An optimizer step on more than 65 536 timestamps (long
         series in the clustering phase, or without ``crop_length``) passes
         its series through the network in parts and adds up their
         gradients: the same step, with the memory of a smaller batch.
