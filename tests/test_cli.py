@@ -703,6 +703,10 @@ def test_cluster_fills_missing_values_only_when_asked(tmp_path, series, method, 
             ["cluster", "{good}", "-k", "2", "--max-epochs", "x"],
             "--max-epochs: expected an integer",
         ),
+        (
+            ["cluster", "{good}", "-k", "2", "--max-epochs", "-1"],
+            "--max-epochs: expected a non-negative integer, got -1",
+        ),
         (["cluster", "{good}", "-k", "2", "--device", "cuda:7"], "CUDA"),
         (["cluster", "{bad_ts}", "-k", "2"], "could not read"),
         (["bench", "--datasets", "NoSuchSet"], "Unknown dataset 'NoSuchSet'"),
@@ -754,6 +758,7 @@ def test_bad_inputs_give_one_clear_line_and_exit_code_2(tmp_path, series, args, 
     "args",
     [
         ["cluster", "x.ts", "-k", "0"],
+        ["cluster", "x.ts", "-k", "two"],
         ["cluster", "x.ts"],
         ["frobnicate"],
         ["cluster", "x.ts", "-k", "2", "--seed", "-1"],  # refused before reading, not after
@@ -768,6 +773,8 @@ def test_argument_errors_exit_with_usage(args, capsys):
     assert "usage: skts" in err
     if "seed" in " ".join(args):
         assert "expected an integer from 0 to 4294967295" in err
+    if "two" in args:
+        assert "expected a positive integer, got 'two'" in err
 
 
 def test_module_entry_point_has_help_and_no_traceback_on_error(tmp_path):

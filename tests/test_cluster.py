@@ -255,7 +255,12 @@ def test_one_cluster_is_centred_on_the_mean_even_for_one_series(centers, n_serie
 
 @pytest.mark.parametrize(
     "device, match",
-    [("gpu", "is not a device"), ("cuda:99", "CUDA"), ("tpu", "is not a device")],
+    [
+        ("gpu", "is not a device"),
+        ("cuda:99", "CUDA"),
+        ("tpu", "is not a device"),
+        ("meta", "is not supported"),
+    ],
 )
 def test_bad_device_names_what_is_available(blobs_series, device, match):
     X, _ = blobs_series

@@ -213,6 +213,8 @@ def test_load_ts_reads_the_targets_of_regression_files(tmp_path):
         ("@classLabel true a\n@data\n1,x:a\n", "comma-separated numbers"),
         ("@classLabel true a\n@data\n1,2:1:a\n", "different lengths"),
         ("@timeStamps true\n@data\n(1,2):a\n", "not supported"),
+        ("@classLabel true a\n@data\n1,2\n", "line 3: expected channels and a label"),
+        ("@classLabel true a\n@data\n\n", "no cases after '@data'"),
     ],
 )
 def test_load_ts_rejects_malformed_files(tmp_path, text, match):
@@ -220,6 +222,21 @@ def test_load_ts_rejects_malformed_files(tmp_path, text, match):
     path.write_text(text)
     with pytest.raises(ValueError, match=match):
         load_ts(path)
+
+
+@pytest.mark.parametrize(
+    "text, match",
+    [
+        ("1\t0.5\n2\n", "line 2: expected a label and at least one value, got '2'"),
+        ("1\t0.5\tx\n", "line 1: expected numbers after the label"),
+        ("\n\n", "holds no series"),
+    ],
+)
+def test_load_ucr_tsv_rejects_malformed_files(tmp_path, text, match):
+    path = tmp_path / "bad_TRAIN.tsv"
+    path.write_text(text)
+    with pytest.raises(ValueError, match=match):
+        load_ucr_tsv(path)
 
 
 def test_load_ucr_tsv(tmp_path):

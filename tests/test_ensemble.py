@@ -7,7 +7,13 @@ from sklearn.cluster import KMeans
 from sklearn.metrics import adjusted_rand_score
 from sklearn.model_selection import GridSearchCV
 
-from skts import ConsensusClusterer, NeuralNetClusterer, PaddingTransformer, make_kmeans_baseline
+from skts import (
+    ConsensusClusterer,
+    NeuralNetClusterer,
+    PaddingTransformer,
+    TimeSeriesScaler,
+    make_kmeans_baseline,
+)
 from skts.datasets import make_time_series_clusters
 from skts.ensemble import _co_association, _co_association_clusters, _majority_mapping
 from skts.metrics import hungarian_scorer
@@ -203,3 +209,15 @@ def test_neural_members_on_ragged_series_grid_search_and_pickle():
     ).fit(X, y)
     assert search.best_params_["estimator__module__n_kernels"] in (16, 32)
     assert 0.0 <= search.best_score_ <= 1.0
+
+
+def test_without_an_estimator_the_members_are_default_neural_clusterers():
+    X, y = make_time_series_clusters(n_samples_per_cluster=10, random_state=0)
+    X = TimeSeriesScaler().fit_transform(X)  # each series has its own level and scale
+    assert ConsensusClusterer()._base_estimator().n_clusters == 8  # KMeans's default
+    est = ConsensusClusterer(n_clusters=3, n_estimators=2, random_state=0).fit(X)
+    assert all(isinstance(m, NeuralNetClusterer) for m in est.estimators_)
+    assert [m.n_clusters for m in est.estimators_] == [3, 3]
+    assert est.estimators_[0].random_state != est.estimators_[1].random_state
+    np.testing.assert_array_equal(est.predict(X), est.labels_)
+    assert adjusted_rand_score(y, est.labels_) > 0.5

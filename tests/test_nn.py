@@ -3,7 +3,14 @@ import pytest
 import torch
 from torch.nn import functional as F
 
-from skts.nn import ConvEncoder, HybridEncoder, RandomConvEncoder, draw_hidden_spans, split_padding
+from skts.nn import (
+    ConvEncoder,
+    FeedForward,
+    HybridEncoder,
+    RandomConvEncoder,
+    draw_hidden_spans,
+    split_padding,
+)
 from skts.nn._masking import masked_lspv, masked_ppv
 from skts.nn.encoders import _dilated_conv, _whole_windows
 from skts.nn.losses import student_t_assignment
@@ -74,6 +81,26 @@ def test_bad_max_channels_is_an_error(max_channels):
 def test_bad_depth_is_an_error(depth):
     with pytest.raises(ValueError, match="depth should be 'auto' or an int >= 1"):
         ConvEncoder(depth=depth)
+
+
+@pytest.mark.parametrize("kernel_lengths", [(), (9, 8), (0,), (-3,)])
+def test_bad_kernel_lengths_is_an_error(kernel_lengths):
+    with pytest.raises(ValueError, match=r"kernel_lengths=.* should hold odd positive ints"):
+        RandomConvEncoder(1, 30, kernel_lengths=kernel_lengths)
+
+
+def test_even_kernel_size_is_an_error():
+    with pytest.raises(ValueError, match="kernel_size=4 should be odd"):
+        ConvEncoder(kernel_size=4)
+
+
+def test_feed_forward_names_the_shape_it_was_built_for():
+    net = FeedForward(n_timestamps=20, n_channels=1)
+    x, mask = split_padding(torch.zeros(2, 20, 1))
+    assert net(x, mask)[0].shape[0] == 2
+    x, mask = split_padding(torch.zeros(2, 19, 1))
+    with pytest.raises(ValueError, match=r"FeedForward expects series of shape \(20, 1\)"):
+        net(x, mask)
 
 
 def test_student_t_assignment_rows_sum_to_one_and_favour_the_nearest_centre():

@@ -36,6 +36,8 @@ def test_list_of_2d_series_keeps_channels(ragged_multivariate):
         (pd.Series([np.zeros(2), np.zeros(4)]), (2, 4, 1)),
         (np.array([np.zeros(2), np.zeros(3)], dtype=object), (2, 3, 1)),
         (np.zeros((4, 6)).astype(object), (4, 6, 1)),
+        ([pd.Series([1.0, 2.0]), pd.Series([3.0])], (2, 2, 1)),  # a list of pandas Series
+        ([pd.DataFrame(np.zeros((3, 2))), np.zeros((2, 2))], (2, 3, 2)),  # frames as series
     ],
 )
 def test_accepted_forms(X, shape):
@@ -145,6 +147,17 @@ BAD_INPUTS = [
     ([np.zeros((2, 2, 2))], ValueError, "sample 0 of X to have shape"),
     ((np.zeros(n) for n in (3, 4)), TypeError, "read only once. Pass a list of its series"),
     (map(np.zeros, (3, 4)), TypeError, "got a map"),
+    # A list's items are read one by one, each error naming its sample.
+    ([sp.csr_matrix(np.eye(3)), np.zeros(3)], TypeError, "sample 0 of X is a csr_matrix"),
+    ([np.zeros(3), None], TypeError, "sample 1 of X to be an array of numbers, got NoneType"),
+    ([np.zeros(3), "abc"], TypeError, "sample 1 of X to be an array of numbers, got str"),
+    ([np.zeros(3), {"a": 1}], TypeError, "got dict"),
+    ([np.zeros(3), 5.0], TypeError, "got the number 5.0. Mixed lists"),
+    ([np.zeros(3), [[1.0, 2.0], [3.0]]], ValueError, "Sample 1 of X could not be read"),
+    (np.zeros((1, 2), dtype="datetime64[D]"), TypeError, "got dates or durations"),
+    ([np.zeros(2), np.zeros(2, dtype="timedelta64[s]")], TypeError, "sample 1 of X, got dates"),
+    (np.zeros((2, 3), dtype="V8"), TypeError, "got dtype \\|V8"),
+    (np.zeros((2, 3, 0)), ValueError, "0 channels"),
 ]
 
 
