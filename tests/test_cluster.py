@@ -706,17 +706,10 @@ def test_a_list_of_shorter_series_is_padded_and_arrays_keep_their_width():
         est.predict([np.zeros(est.n_features_in_ + 1)])
 
 
-def test_long_series_are_encoded_fewer_at_a_time(monkeypatch, blobs_series):
+def test_long_series_are_encoded_fewer_at_a_time(monkeypatch, blobs_series, encoded_batch_sizes):
     X, _ = blobs_series
     est = fast_clusterer(n_clusters=3, random_state=0).fit(X)
-    sizes = []
-    step = est.evaluation_step
-
-    def spy(batch, training=False):
-        sizes.append(len(batch[0]))
-        return step(batch, training=training)
-
-    monkeypatch.setattr(est, "evaluation_step", spy)
+    sizes = encoded_batch_sizes(est)
     full = est.transform(X)
     assert set(sizes) == {32}  # batch_size: these series are short
     sizes.clear()
@@ -742,7 +735,9 @@ def test_long_series_are_encoded_fewer_at_a_time(monkeypatch, blobs_series):
     assert set(sizes) == {7}
 
 
-def test_an_accelerator_encodes_by_timestamps_whatever_batch_size(monkeypatch, blobs_series):
+def test_an_accelerator_encodes_by_timestamps_whatever_batch_size(
+    monkeypatch, blobs_series, encoded_batch_sizes
+):
     # On a GPU, batches of batch_size series leave it waiting on kernel
     # launches: there an inference batch is a number of timestamps. The
     # device is faked here; tests/test_gpu.py checks it on CUDA.
@@ -751,18 +746,13 @@ def test_an_accelerator_encodes_by_timestamps_whatever_batch_size(monkeypatch, b
     monkeypatch.setattr(est, "_on_accelerator", lambda: True)
     monkeypatch.setattr(skts.cluster, "_ACCELERATOR_ENCODE_TIMESTAMPS", 40 * 16)
     monkeypatch.setattr(skts.cluster, "_ACCELERATOR_EMBEDDING_ROWS", 9)
-    sizes = []
-    step, fixed = est.evaluation_step, est._fixed_batches
-
-    def spy(batch, training=False):
-        sizes.append(len(batch[0]))
-        return step(batch, training=training)
+    sizes = encoded_batch_sizes(est)
+    fixed = est._fixed_batches
 
     def spy_fixed(A, size):
         sizes.append(("rows", size))
         return fixed(A, size)
 
-    monkeypatch.setattr(est, "evaluation_step", spy)
     monkeypatch.setattr(est, "_fixed_batches", spy_fixed)
     est.fit(X)
     # Series of 19 timestamps and of 16 (read on 16): 33 and 40 at a time,

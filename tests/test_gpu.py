@@ -83,19 +83,12 @@ def test_compiled_fit_on_cuda_with_inductor():
     np.testing.assert_array_equal(model.predict(X), model.labels_)
 
 
-def test_inference_batches_on_cuda_hold_many_series(monkeypatch):
+def test_inference_batches_on_cuda_hold_many_series(encoded_batch_sizes):
     # Batches of batch_size series would leave the GPU waiting on launches.
     X, _ = make_time_series_clusters(n_samples_per_cluster=20, random_state=0)
     X = PaddingTransformer().fit_transform(X)
     model = NeuralNetClusterer(3, device="cuda", max_epochs=1, random_state=0).fit(X)
-    sizes = []
-    step = model.evaluation_step
-
-    def spy(batch, training=False):
-        sizes.append(len(batch[0]))
-        return step(batch, training=training)
-
-    monkeypatch.setattr(model, "evaluation_step", spy)
+    sizes = encoded_batch_sizes(model)
     Z = model.transform(X)
     assert min(sizes) > model.batch_size
     model.set_params(iterator_valid__batch_size=model.batch_size)
