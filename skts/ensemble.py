@@ -10,6 +10,7 @@ import numpy as np
 from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, ClusterMixin, clone
 from sklearn.cluster import AgglomerativeClustering
+from sklearn.metrics import adjusted_rand_score
 from sklearn.utils import check_random_state, get_tags
 from sklearn.utils._param_validation import HasMethods, Interval, validate_parameter_constraints
 from sklearn.utils.validation import check_is_fitted
@@ -33,7 +34,9 @@ class ConsensusClusterer(ClusterMixin, BaseEstimator):
        ``1 - similarity`` gives the consensus partition of those series.
     2. Vote: each fit's clusters are mapped to the consensus cluster they
        overlap most on those series; a series' label is the consensus
-       cluster that most fits vote for (ties go to the lowest id). This
+       cluster that most fits vote for, a tie going to the cluster of the
+       fit whose partition agrees most with the consensus
+       (``member_agreement_``). This
        labels every training series and any new series; ``predict`` on the
        training series returns ``labels_`` when each fit's ``predict``
        gives back its own labels, as ``NeuralNetClusterer``'s and
@@ -80,6 +83,10 @@ class ConsensusClusterer(ClusterMixin, BaseEstimator):
         The consensus cluster of each training series.
     agreement_ : ndarray of shape (n_samples,)
         The fraction of fits that vote for each training series' label.
+    member_agreement_ : ndarray of shape (n_estimators,)
+        The adjusted Rand index of each fit's partition with the consensus
+        partition, on the series of the co-association step; ties in the
+        vote go to the fits that agree most.
     n_clusters_ : int
         The number of consensus clusters.
     n_features_in_ : int
@@ -218,26 +225,47 @@ class ConsensusClusterer(ClusterMixin, BaseEstimator):
         sample = sample_rows(np.arange(n_samples), self.max_samples, rng)
         consensus = _co_association_clusters(labels[:, sample], n_clusters)
         self.mappings_ = [_majority_mapping(row[sample], consensus) for row in labels]
+        self.member_agreement_ = np.array(
+            [adjusted_rand_score(consensus, row[sample]) for row in labels]
+        )
         self.n_clusters_ = int(n_clusters)
-        votes = self._votes(labels)
-        self.labels_ = votes.argmax(axis=1)
+        counts, ties = self._tally(labels)
+        votes = _fractions(counts)
+        self.labels_ = (counts + ties).argmax(axis=1)
         self.agreement_ = votes.max(axis=1)
         if hasattr(self.estimators_[0], "n_features_in_"):
             self.n_features_in_ = self.estimators_[0].n_features_in_
         return self
 
-    def _votes(self, labels):
-        """Fraction of fits voting for each consensus cluster, (n_samples, n_clusters_)."""
-        votes = np.zeros((labels.shape[1], self.n_clusters_))
+    def _tally(self, labels):
+        """The votes of the fits' ``labels`` for each consensus cluster, and a tie-break.
+
+        Both of shape (n_samples, n_clusters_). In the tie-break, each fit
+        adds ``2 ** -(rank + 1)`` to the cluster it votes for (rank 0: the
+        fit that agrees most with the consensus), less than one vote in all,
+        so that a tie goes to the cluster of the most agreeing fit among
+        those voting for the tied clusters. Models fitted before
+        ``member_agreement_`` existed give ties to the lowest id, as they
+        did.
+        """
+        counts = np.zeros((labels.shape[1], self.n_clusters_))
+        ties = np.zeros_like(counts)
+        weights = np.zeros(len(labels))
+        agreement = getattr(self, "member_agreement_", None)
+        if agreement is not None:
+            weights[np.argsort(-agreement, kind="stable")] = 0.5 ** np.arange(1, len(labels) + 1)
         rows = np.arange(labels.shape[1])
-        for row, mapping in zip(labels, self.mappings_):
+        for row, mapping, weight in zip(labels, self.mappings_, weights):
             mapped = _lookup(mapping, row)
             voted = mapped >= 0
-            votes[rows[voted], mapped[voted]] += 1
-        total = votes.sum(axis=1, keepdims=True)
-        return np.divide(
-            votes, total, out=np.full_like(votes, 1 / self.n_clusters_), where=total > 0
-        )
+            counts[rows[voted], mapped[voted]] += 1
+            ties[rows[voted], mapped[voted]] += weight
+        return counts, ties
+
+    def _member_labels(self, X):
+        """Each fit's labels of ``X``, (n_estimators, n_samples)."""
+        check_is_fitted(self)
+        return np.stack([np.asarray(member.predict(X)) for member in self.estimators_])
 
     def predict_proba(self, X):
         """Fraction of the fits that vote for each consensus cluster.
@@ -250,11 +278,10 @@ class ConsensusClusterer(ClusterMixin, BaseEstimator):
         Returns
         -------
         proba : ndarray of shape (n_samples, n_clusters_)
-            Rows sum to 1.
+            Rows sum to 1. Where clusters tie, :meth:`predict` takes the
+            one that the fit agreeing most with the consensus votes for.
         """
-        check_is_fitted(self)
-        labels = np.stack([np.asarray(member.predict(X)) for member in self.estimators_])
-        return self._votes(labels)
+        return _fractions(self._tally(self._member_labels(X))[0])
 
     def predict(self, X):
         """The consensus cluster of each series.
@@ -268,12 +295,19 @@ class ConsensusClusterer(ClusterMixin, BaseEstimator):
         -------
         labels : ndarray of shape (n_samples,)
         """
-        return self.predict_proba(X).argmax(axis=1)
+        counts, ties = self._tally(self._member_labels(X))
+        return (counts + ties).argmax(axis=1)
 
 
 def _fit(estimator: Any, X: Any) -> tuple[Any, np.ndarray]:
     """The fitted estimator and its labels of ``X``."""
     return estimator, np.asarray(estimator.fit_predict(X))
+
+
+def _fractions(counts: np.ndarray) -> np.ndarray:
+    """Each row of vote ``counts`` as fractions; uniform where no fit voted."""
+    total = counts.sum(axis=1, keepdims=True)
+    return np.divide(counts, total, out=np.full_like(counts, 1 / counts.shape[1]), where=total > 0)
 
 
 def _keys_named(params: Iterable[str], name: str) -> list[str]:

@@ -81,12 +81,42 @@ def test_vote_follows_the_majority_and_reports_agreement():
     np.testing.assert_allclose(est.agreement_[[0, 1, 3, 4, 5]], 1.0)
 
 
+def test_a_tied_vote_goes_to_the_fit_that_agrees_most_with_the_consensus():
+    est = ConsensusClusterer(n_estimators=4)
+    est.n_clusters_, est.mappings_ = 3, [np.arange(3)] * 4  # each fit's ids are the consensus's
+    est.member_agreement_ = np.array([0.1, 0.2, 0.9, 0.3])
+    labels = np.array(
+        [
+            [0, 0, 0, 2],  # no tie: three votes for 0
+            [0, 0, 1, 1],  # 0 and 1 tie; fit 2 agrees most and votes 1
+            [0, 1, 2, 2],  # 2 wins outright
+            [2, 1, 0, 1],  # 1 wins outright (fits 1 and 3)
+            [0, 1, 1, 0],  # 0 and 1 tie; fit 2 votes 1
+            [2, 1, 0, 0],  # 0 wins outright
+            [2, 2, 1, 1],  # tie; fit 2 votes 1
+            [2, 2, 0, 1],  # 2 wins outright
+        ]
+    ).T
+    counts, ties = est._tally(labels)
+    np.testing.assert_array_equal((counts + ties).argmax(axis=1), [0, 1, 2, 1, 1, 0, 1, 2])
+    # Without fit 2, fit 3 is next: it breaks the tie between its 1 and fit 0's 2.
+    est.member_agreement_ = np.array([0.1, 0.2, 0.9, 0.3])[[0, 1, 3]]
+    est.mappings_ = est.mappings_[:3]
+    counts, ties = est._tally(np.array([[2], [0], [1]]))
+    assert (counts + ties).argmax(axis=1).tolist() == [1]
+    # A model saved before member_agreement_ existed keeps its ties at the lowest id.
+    del est.member_agreement_
+    counts, ties = est._tally(np.array([[2], [0], [1]]))
+    assert not ties.any() and (counts + ties).argmax(axis=1).tolist() == [0]
+
+
 def test_kmeans_members_recover_separated_blobs(blobs):
     X, y = blobs
     est = ConsensusClusterer(KMeans(3, n_init=1), n_estimators=5, random_state=0).fit(X)
     assert len(est.estimators_) == 5
     assert len({m.random_state for m in est.estimators_}) == 5
     assert adjusted_rand_score(y, est.labels_) == 1.0
+    np.testing.assert_allclose(est.member_agreement_, 1.0)
     np.testing.assert_array_equal(est.predict(X), est.labels_)
     proba = est.predict_proba(X)
     np.testing.assert_allclose(proba.sum(axis=1), 1.0)
