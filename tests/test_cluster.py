@@ -7,6 +7,7 @@ import pytest
 import torch
 from sklearn.base import clone
 from sklearn.cluster import AgglomerativeClustering
+from sklearn.decomposition import PCA
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.metrics import adjusted_rand_score
 from sklearn.model_selection import GridSearchCV, KFold
@@ -19,7 +20,7 @@ import skts._space
 import skts.cluster
 from skts import NeuralNetClusterer, PaddingTransformer, TimeSeriesScaler, make_kmeans_baseline
 from skts._batching import LengthGroupedBatches, random_crops
-from skts._space import tail_weights
+from skts._space import affine_map, tail_weights
 from skts.cluster import _input_standardisation
 from skts.datasets import load_dataset, make_time_series_clusters
 from skts.metrics import clustering_accuracy, hungarian_scorer
@@ -1108,6 +1109,27 @@ def test_tail_weights_spare_gaussian_and_bimodal_features_only():
     assert weights[0] > 0.9
     assert weights[2] < 1e-3
     np.testing.assert_array_equal(tail_weights(standardised, 0.0), np.ones(4))
+
+
+@pytest.mark.parametrize("n_samples", [30, 100, 400])  # fewer, about as many, more than features
+def test_the_clustering_space_is_the_pca_of_the_weighted_features(n_samples):
+    # Standardise, damp heavy tails, weight, then PCA to 90 % of the
+    # variance, whichever solver computes the components.
+    rng = np.random.RandomState(0)
+    Z = rng.normal(size=(n_samples, 5)) @ rng.normal(size=(5, 120)) + rng.normal(
+        size=(n_samples, 120)
+    )
+    Z[:, 7] = 3.0  # constant: weight 0
+    weights = rng.uniform(0.5, 1.5, size=120)
+    offset, projection = affine_map(Z, 0, kurtosis_power=6.0, n_components=0.9, weights=weights)
+    std = Z.std(axis=0)
+    standardised = np.divide(Z - Z.mean(axis=0), std, out=np.zeros_like(Z), where=std > 1e-8)
+    factor = tail_weights(standardised, 6.0) * weights
+    reference = PCA(0.9, svd_solver="full").fit_transform(standardised * factor)
+    embedded = (Z - offset) @ projection
+    assert embedded.shape == reference.shape
+    signs = np.sign((embedded * reference).sum(axis=0))  # a component's sign is arbitrary
+    np.testing.assert_allclose(embedded * signs, reference, atol=1e-4)
 
 
 @pytest.mark.parametrize("power", [6.0, 0.0])
