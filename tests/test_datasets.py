@@ -205,38 +205,27 @@ def test_load_ts_reads_the_targets_of_regression_files(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "text, match",
+    "name, text, match",
     [
-        ("hello\n", "expected a header line"),
-        ("@problemName a\n", "no '@data' line"),
-        ("@classLabel true a\n@data\n1,2:3,4:a\n1,2:a\n", "expected 2 channels"),
-        ("@classLabel true a\n@data\n1,x:a\n", "comma-separated numbers"),
-        ("@classLabel true a\n@data\n1,2:1:a\n", "different lengths"),
-        ("@timeStamps true\n@data\n(1,2):a\n", "not supported"),
-        ("@classLabel true a\n@data\n1,2\n", "line 3: expected channels and a label"),
-        ("@classLabel true a\n@data\n\n", "no cases after '@data'"),
+        ("bad.ts", "hello\n", "expected a header line"),
+        ("bad.ts", "@problemName a\n", "no '@data' line"),
+        ("bad.ts", "@classLabel true a\n@data\n1,2:3,4:a\n1,2:a\n", "expected 2 channels"),
+        ("bad.ts", "@classLabel true a\n@data\n1,x:a\n", "comma-separated numbers"),
+        ("bad.ts", "@classLabel true a\n@data\n1,2:1:a\n", "different lengths"),
+        ("bad.ts", "@timeStamps true\n@data\n(1,2):a\n", "not supported"),
+        ("bad.ts", "@classLabel true a\n@data\n1,2\n", "line 3: expected channels and a label"),
+        ("bad.ts", "@classLabel true a\n@data\n\n", "no cases after '@data'"),
+        ("bad_TRAIN.tsv", "1\t0.5\n2\n", "line 2: expected a label and at least one value"),
+        ("bad_TRAIN.tsv", "1\t0.5\tx\n", "line 1: expected numbers after the label"),
+        ("bad_TRAIN.tsv", "\n\n", "holds no series"),
     ],
 )
-def test_load_ts_rejects_malformed_files(tmp_path, text, match):
-    path = tmp_path / "bad.ts"
+def test_loaders_reject_malformed_files(tmp_path, name, text, match):
+    path = tmp_path / name
     path.write_text(text)
+    load = load_ts if name.endswith(".ts") else load_ucr_tsv
     with pytest.raises(ValueError, match=match):
-        load_ts(path)
-
-
-@pytest.mark.parametrize(
-    "text, match",
-    [
-        ("1\t0.5\n2\n", "line 2: expected a label and at least one value, got '2'"),
-        ("1\t0.5\tx\n", "line 1: expected numbers after the label"),
-        ("\n\n", "holds no series"),
-    ],
-)
-def test_load_ucr_tsv_rejects_malformed_files(tmp_path, text, match):
-    path = tmp_path / "bad_TRAIN.tsv"
-    path.write_text(text)
-    with pytest.raises(ValueError, match=match):
-        load_ucr_tsv(path)
+        load(path)
 
 
 def test_load_ucr_tsv(tmp_path):
