@@ -16,7 +16,7 @@ import platform
 import threading
 import time
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any, Literal
@@ -547,16 +547,49 @@ def write_csv(results: list[Result], path: str) -> None:
 
 def read_csv(path: str) -> list[Result]:
     """Read rows written by :func:`write_csv`."""
-    out = []
     with open(path, newline="") as f:
-        for row in csv.DictReader(f):
-            kwargs: dict[str, Any] = {}
-            for name, typ in Result.__annotations__.items():
-                value = row[name]
-                kwargs[name] = (
-                    int(value) if typ == "int" else float(value) if typ == "float" else value
-                )
-            out.append(Result(**kwargs))
+        return [_result(row) for row in csv.DictReader(f)]
+
+
+def _result(row: Mapping[str, Any]) -> Result:
+    """A :class:`Result` from a row of ``results.csv``; absent counts are 0."""
+    kwargs: dict[str, Any] = {"seed": 0, "n_samples": 0, "n_clusters": 0}
+    for name, typ in Result.__annotations__.items():
+        if name in row:
+            value = row[name]
+            kwargs[name] = (
+                int(value) if typ == "int" else float(value) if typ == "float" else str(value)
+            )
+    return Result(**kwargs)
+
+
+def as_results(results: Any) -> list[Result]:
+    """Benchmark runs from a ``results.csv`` path, a DataFrame, or Results or mappings.
+
+    A mapping needs the keys ``"dataset"`` and ``"method"``; the scores,
+    times and counts it lacks are missing (NaN, or 0 for the counts).
+    """
+    if isinstance(results, (str, os.PathLike)):
+        return read_csv(os.fspath(results))
+    if hasattr(results, "to_dict") and hasattr(results, "columns"):  # a pandas DataFrame
+        results = results.to_dict("records")
+    out = []
+    for i, row in enumerate(results):
+        if isinstance(row, Result):
+            out.append(row)
+            continue
+        if not isinstance(row, Mapping):
+            raise TypeError(
+                "Expected benchmark results as a path to results.csv, a DataFrame, or "
+                f"Result objects or mappings; item {i} is a {type(row).__name__}."
+            )
+        missing = [key for key in ("dataset", "method") if key not in row]
+        if missing:
+            raise ValueError(
+                f"Each benchmark row needs the keys 'dataset' and 'method'; row {i} "
+                f"lacks {missing} (it has {sorted(row)})."
+            )
+        out.append(_result(row))
     return out
 
 

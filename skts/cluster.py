@@ -583,6 +583,7 @@ class NeuralNetClusterer(
         return self
 
     def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
+        """skorch's hook; also records the epoch's phase in ``history`` ("pretext", "clustering")."""
         super().on_epoch_begin(net, dataset_train, dataset_valid, **kwargs)
         self.history.record("phase", self.phase_)
 

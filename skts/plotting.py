@@ -240,14 +240,19 @@ def plot_embedding(
 
 
 def plot_benchmark(
-    results: list, path: str | None = None, *, metric: str = "ari", ax: Axes | None = None
+    results: Any, path: str | None = None, *, metric: str = "ari", ax: Axes | None = None
 ) -> Axes:
     """Draw a benchmark's scores or times: one group of bars per dataset.
 
+    Bars are means over seeds, with their standard deviation as error bars.
+
     Parameters
     ----------
-    results : list of skts._benchmark.Result
-        The runs, as ``skts bench`` records them.
+    results : str, path, DataFrame or list of dict
+        The runs: the path of a ``results.csv`` that ``skts bench`` wrote, that
+        file read by pandas, or one mapping per run with the keys
+        ``"dataset"``, ``"method"`` and ``metric`` (and ``"status"``, where
+        runs other than ``"ok"`` are left out).
     path : str, default=None
         Save the figure there as PNG.
     metric : str, default="ari"
@@ -259,11 +264,23 @@ def plot_benchmark(
     Returns
     -------
     ax : matplotlib Axes
+
+    Examples
+    --------
+    >>> from skts.plotting import plot_benchmark
+    >>> runs = [
+    ...     {"dataset": "CBF", "method": "neural", "seed": 0, "ari": 0.96},
+    ...     {"dataset": "CBF", "method": "neural", "seed": 1, "ari": 0.95},
+    ...     {"dataset": "CBF", "method": "kmeans", "seed": 0, "ari": 0.42},
+    ... ]
+    >>> ax = plot_benchmark(runs)
+    >>> [round(float(bar.get_height()), 3) for bar in ax.patches]
+    [0.955, 0.42]
     """
     plt = _pyplot()
-    from ._benchmark import summarise
+    from ._benchmark import as_results, summarise
 
-    summary = summarise(results, metric)
+    summary = summarise(as_results(results), metric)
     if ax is None:
         _, ax = plt.subplots(figsize=(1.6 + 1.3 * len(summary.datasets), 3.6))
     width = 0.8 / max(1, len(summary.methods))
@@ -283,7 +300,7 @@ def plot_benchmark(
 
 
 def plot_scaling(
-    rows: list[dict],
+    rows: Any,
     path: str | None = None,
     *,
     x: str = "n_samples",
@@ -294,8 +311,10 @@ def plot_scaling(
 
     Parameters
     ----------
-    rows : list of dict
-        Each with keys ``"method"``, ``x`` and ``y``.
+    rows : str, path, DataFrame or list of dict
+        The path of a ``scaling.csv`` that ``benchmarks/scaling.py`` wrote,
+        that file read by pandas, or one mapping per run with the keys
+        ``"method"``, ``x`` and ``y``.
     path : str, default=None
         Save the figure there as PNG.
     x, y : str
@@ -306,8 +325,21 @@ def plot_scaling(
     Returns
     -------
     ax : matplotlib Axes
+
+    Examples
+    --------
+    >>> from skts.plotting import plot_scaling
+    >>> rows = [
+    ...     {"method": "neural", "n_samples": 1_000, "fit_seconds": 6.0},
+    ...     {"method": "neural", "n_samples": 10_000, "fit_seconds": 14.0},
+    ...     {"method": "kmeans", "n_samples": 1_000, "fit_seconds": 0.1},
+    ... ]
+    >>> ax = plot_scaling(rows)
+    >>> [line.get_label() for line in ax.lines], ax.get_xscale()
+    (['neural', 'kmeans'], 'log')
     """
     plt = _pyplot()
+    rows = _scaling_rows(rows)
     if ax is None:
         _, ax = plt.subplots(figsize=(4.8, 3.8))
     for method in dict.fromkeys(r["method"] for r in rows):
@@ -326,3 +358,16 @@ def plot_scaling(
     if path is not None:
         _save_figure(ax, path)
     return ax
+
+
+def _scaling_rows(rows: Any) -> list[Any]:
+    """Rows of a scaling run from a ``scaling.csv`` path, a DataFrame or mappings."""
+    import csv
+    import os
+
+    if isinstance(rows, (str, os.PathLike)):
+        with open(rows, newline="") as f:
+            return list(csv.DictReader(f))
+    if hasattr(rows, "to_dict") and hasattr(rows, "columns"):  # a pandas DataFrame
+        return rows.to_dict("records")
+    return list(rows)

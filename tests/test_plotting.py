@@ -72,3 +72,33 @@ def test_charts_drawn_into_a_subfigure_save_the_whole_figure(tmp_path):
     plotting.plot_benchmark(rows, str(tmp_path / "scores.png"), ax=right.subplots())
     for name in ("scale.png", "scores.png"):
         assert plt.imread(tmp_path / name).shape[:2] == (360, 960)  # all of 8 x 3 in, dpi 120
+
+
+def test_benchmark_and_scaling_charts_read_their_csv_files_and_data_frames(tmp_path):
+    import pandas as pd
+
+    rows = [
+        bench.Result("a", "m1", 0, 10, 2, ari=0.5),
+        bench.Result("a", "m1", 1, 10, 2, ari=0.3),
+        bench.Result("a", "m2", 0, 10, 2, ari=0.2),
+        bench.Result("a", "m2", 1, 10, 2, status="failed"),
+    ]
+    bench.write_csv(rows, str(tmp_path / "results.csv"))
+    for results in (tmp_path / "results.csv", pd.read_csv(tmp_path / "results.csv")):
+        ax = plotting.plot_benchmark(results)
+        assert [round(float(bar.get_height()), 6) for bar in ax.patches] == [0.4, 0.2]
+    scaling = pd.DataFrame(
+        {"method": ["m", "m", "k"], "n_samples": [100, 1000, 100], "fit_seconds": [1, 5, 2]}
+    )
+    scaling.to_csv(tmp_path / "scaling.csv", index=False)
+    for table in (str(tmp_path / "scaling.csv"), scaling):
+        ax = plotting.plot_scaling(table)
+        assert [line.get_label() for line in ax.lines] == ["m", "k"]
+        assert ax.lines[0].get_ydata().tolist() == [1.0, 5.0]
+
+
+def test_benchmark_chart_says_what_a_row_lacks():
+    with pytest.raises(ValueError, match=r"row 1 lacks \['method'\]"):
+        plotting.plot_benchmark([{"dataset": "a", "method": "m"}, {"dataset": "a"}])
+    with pytest.raises(TypeError, match="item 0 is a tuple"):
+        plotting.plot_benchmark([("a", "m", 0.5)])

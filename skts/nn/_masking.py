@@ -139,6 +139,17 @@ def masked_mean(h: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 
     A row without any observed timestamp gives 0.
 
+    Parameters
+    ----------
+    h : Tensor of shape (batch, features, time)
+        The responses to pool.
+    mask : bool Tensor of shape (batch, time)
+        True where the timestamp is observed.
+
+    Returns
+    -------
+    pooled : Tensor of shape (batch, features)
+
     Examples
     --------
     >>> import torch
@@ -154,6 +165,19 @@ def masked_mean(h: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 
 def masked_max(h: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """Maximum of ``h`` (batch, features, time) over the timestamps where ``mask`` is True.
+
+    A row without any observed timestamp gives the dtype's lowest value.
+
+    Parameters
+    ----------
+    h : Tensor of shape (batch, features, time)
+        The responses to pool.
+    mask : bool Tensor of shape (batch, time)
+        True where the timestamp is observed.
+
+    Returns
+    -------
+    pooled : Tensor of shape (batch, features)
 
     Examples
     --------

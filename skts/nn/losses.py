@@ -12,6 +12,22 @@ __all__ = ["MaskedMSELoss", "kl_clustering_loss", "student_t_assignment", "targe
 class MaskedMSELoss(nn.Module):
     """Mean squared error over the timestamps a mask selects.
 
+    The error is averaged over the selected timestamps and every channel;
+    an empty mask gives 0.
+
+    Parameters
+    ----------
+    x_hat : Tensor of shape (batch, time, channels)
+        The reconstruction.
+    x : Tensor of shape (batch, time, channels)
+        The series.
+    mask : bool Tensor of shape (batch, time)
+        The timestamps to score, for example those hidden from the encoder.
+
+    Returns
+    -------
+    loss : scalar Tensor
+
     Examples
     --------
     >>> import torch
@@ -37,6 +53,19 @@ def student_t_assignment(
     rows sum to 1 and the nearest centre has the largest weight. Computed in
     float32 whatever the input precision.
 
+    Parameters
+    ----------
+    z : Tensor of shape (n_samples, n_features)
+        The embeddings.
+    centers : Tensor of shape (n_clusters, n_features)
+        The cluster centres.
+    alpha : float, default=1.0
+        Degrees of freedom of the Student's t kernel.
+
+    Returns
+    -------
+    q : Tensor of shape (n_samples, n_clusters)
+
     Examples
     --------
     >>> import torch
@@ -59,6 +88,16 @@ def target_distribution(q: torch.Tensor) -> torch.Tensor:
     cluster's total weight ``f_j`` keeps large clusters from taking over:
     below, the second series, undecided, leans to the smaller cluster.
 
+    Parameters
+    ----------
+    q : Tensor of shape (n_samples, n_clusters)
+        Soft assignments whose rows sum to 1, as from :func:`student_t_assignment`.
+
+    Returns
+    -------
+    p : Tensor of shape (n_samples, n_clusters)
+        Rows sum to 1.
+
     Examples
     --------
     >>> import torch
@@ -73,6 +112,17 @@ def target_distribution(q: torch.Tensor) -> torch.Tensor:
 
 def kl_clustering_loss(q: torch.Tensor, p: torch.Tensor) -> torch.Tensor:
     """``KL(P || Q)`` averaged over the batch, in float32.
+
+    Parameters
+    ----------
+    q : Tensor of shape (n_samples, n_clusters)
+        The soft assignments, clamped at 1e-12 before the logarithm.
+    p : Tensor of shape (n_samples, n_clusters)
+        The target, usually ``target_distribution(q).detach()``.
+
+    Returns
+    -------
+    loss : scalar Tensor
 
     Examples
     --------
