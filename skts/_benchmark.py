@@ -28,6 +28,7 @@ from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 from sklearn.pipeline import Pipeline, make_pipeline
 
 from ._device import resolve_device
+from ._validation import _is_dataframe
 from ._warnings import warn
 from .cluster import NeuralNetClusterer, make_kmeans_baseline
 from .datasets import (
@@ -571,7 +572,7 @@ def as_results(results: Any) -> list[Result]:
     """
     if isinstance(results, (str, os.PathLike)):
         return read_csv(os.fspath(results))
-    if hasattr(results, "to_dict") and hasattr(results, "columns"):  # a pandas DataFrame
+    if _is_dataframe(results):
         results = results.to_dict("records")
     out = []
     for i, row in enumerate(results):

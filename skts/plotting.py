@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ._validation import check_time_series
+from ._validation import _is_dataframe, check_time_series
 from .metrics import match_labels
 
 if TYPE_CHECKING:  # matplotlib is optional: imported by the functions that draw
@@ -368,6 +368,6 @@ def _scaling_rows(rows: Any) -> list[Any]:
     if isinstance(rows, (str, os.PathLike)):
         with open(rows, newline="") as f:
             return list(csv.DictReader(f))
-    if hasattr(rows, "to_dict") and hasattr(rows, "columns"):  # a pandas DataFrame
+    if _is_dataframe(rows):
         return rows.to_dict("records")
     return list(rows)
