@@ -1052,7 +1052,10 @@ class NeuralNetClusterer(
         )
         loss = self.history[-1].get("train_loss") if len(self.history) else None
         scale = "scale the series (standardize=True, TimeSeriesScaler())"
-        if loss is not None and not np.isfinite(loss):
+        # The reconstruction loss squares the values: beyond this they overflow
+        # float32 whatever the learning rate.
+        squares_overflow = float(np.nanmax(np.abs(X))) ** 2 > np.finfo(np.float32).max
+        if loss is not None and not np.isfinite(loss) and not squares_overflow:
             message += f" Training diverged (the last train_loss was {loss}): lower lr, or {scale}."
         else:
             message += f" The values are too large for float32 arithmetic: {scale}."
