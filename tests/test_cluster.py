@@ -261,6 +261,13 @@ def test_one_cluster_is_centred_on_the_mean_even_for_one_series(centers, n_serie
         ("cuda:99", "CUDA"),
         ("tpu", "is not a device"),
         ("meta", "is not supported"),
+        pytest.param(
+            "mps",
+            "MPS is not available on this machine",
+            marks=pytest.mark.skipif(
+                torch.backends.mps.is_available(), reason="checks the error raised without MPS"
+            ),
+        ),
     ],
 )
 def test_bad_device_names_what_is_available(blobs_series, device, match):

@@ -35,14 +35,22 @@ def test_contingency_is_matched_and_counts_every_sample():
     table = ax.images[0].get_array()
     assert table.sum() == 5
     assert np.trace(table) == 4  # clusters matched to classes before counting
+    shares = plotting.plot_contingency(y, [1, 1, 0, 0, 1], normalize=True).images[0].get_array()
+    np.testing.assert_allclose(shares, table / table.sum(axis=1, keepdims=True))
 
 
 def test_embedding_projects_to_two_dimensions():
     Z = np.random.RandomState(0).normal(size=(30, 6))
     ax = plotting.plot_embedding(Z, np.arange(30) % 3)
     assert ax.collections[0].get_offsets().shape == (30, 2)
+    ax = plotting.plot_embedding(Z, np.arange(30) % 3, method="tsne")
+    assert ax.collections[0].get_offsets().shape == (30, 2) and ax.get_xlabel() == "tsne 1"
+    ax = plotting.plot_embedding(Z[:, :1], np.arange(30) % 3)
+    assert np.all(ax.collections[0].get_offsets()[:, 1] == 0)  # one dimension: on a line
     with pytest.raises(ValueError, match="Expected embeddings of shape"):
         plotting.plot_embedding(np.zeros(3), [0, 1, 2])
+    with pytest.raises(ValueError, match="method should be 'pca' or 'tsne', got 'umap'"):
+        plotting.plot_embedding(Z, np.arange(30) % 3, method="umap")
 
 
 def test_benchmark_and_scaling_charts(tmp_path):

@@ -158,6 +158,13 @@ BAD_INPUTS = [
     ([np.zeros(2), np.zeros(2, dtype="timedelta64[s]")], TypeError, "sample 1 of X, got dates"),
     (np.zeros((2, 3), dtype="V8"), TypeError, "got dtype \\|V8"),
     (np.zeros((2, 3, 0)), ValueError, "0 channels"),
+    (
+        pd.DataFrame({"a": [np.zeros((3, 2)), np.zeros((4, 2))]}),
+        ValueError,
+        "each cell of the nested DataFrame X to hold one 1-D series; row 0 holds arrays of "
+        "shapes \\[\\(3, 2\\)\\]",
+    ),
+    (pd.DataFrame({"a": []}), ValueError, "X holds no series"),
 ]
 
 
