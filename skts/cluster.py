@@ -1054,7 +1054,7 @@ class NeuralNetClusterer(
         scale = "scale the series (standardize=True, TimeSeriesScaler())"
         # The reconstruction loss squares the values: beyond this they overflow
         # float32 whatever the learning rate.
-        squares_overflow = float(np.nanmax(np.abs(X))) ** 2 > np.finfo(np.float32).max
+        squares_overflow = float(np.nanmax(np.abs(X))) ** 2 > float(np.finfo(np.float32).max)
         if loss is not None and not np.isfinite(loss) and not squares_overflow:
             message += f" Training diverged (the last train_loss was {loss}): lower lr, or {scale}."
         else:
