@@ -222,6 +222,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     cluster.add_argument("--seed", type=_seed, default=0, help="random seed (default: 0)")
     cluster.add_argument(
+        "--n-fits",
+        type=_positive_int,
+        default=1,
+        metavar="N",
+        help="fit N times, each with its own seed drawn from --seed, and keep the partition "
+        "the fits agree on (ConsensusClusterer; --proba then gives the share of fits voting "
+        "for each cluster); N times the time (default: 1)",
+    )
+    cluster.add_argument(
         "--max-epochs", default="auto", help="pretext epochs or 'auto' (default: auto)"
     )
     cluster.add_argument("--verbose", action="store_true", help="print the training epochs")
@@ -257,7 +266,13 @@ def _cluster(args: argparse.Namespace) -> int:
     import joblib
     from sklearn.pipeline import make_pipeline
 
-    from . import NeuralNetClusterer, PaddingTransformer, TimeSeriesImputer, TimeSeriesScaler
+    from . import (
+        ConsensusClusterer,
+        NeuralNetClusterer,
+        PaddingTransformer,
+        TimeSeriesImputer,
+        TimeSeriesScaler,
+    )
 
     _check_writable(args.output, "--output")
     _check_writable(args.save_model, "--save-model")
@@ -265,7 +280,7 @@ def _cluster(args: argparse.Namespace) -> int:
     data = _read_input(args)
     max_epochs = args.max_epochs if args.max_epochs == "auto" else _epochs(args.max_epochs)
     fill = [TimeSeriesImputer(method=args.fill_missing)] if args.fill_missing else []
-    model = make_pipeline(
+    model: Any = make_pipeline(
         *fill,
         PaddingTransformer(),
         TimeSeriesScaler(scope=args.scaling),
@@ -277,6 +292,8 @@ def _cluster(args: argparse.Namespace) -> int:
             verbose=int(args.verbose),
         ),
     )
+    if args.n_fits > 1:
+        model = ConsensusClusterer(model, n_estimators=args.n_fits, random_state=args.seed)
     hint = " Here: pass --fill-missing linear (or previous)."
     # Standard output holds the labels: the training log (--verbose) goes to stderr.
     with _user_errors(hint), contextlib.redirect_stdout(sys.stderr):
@@ -372,14 +389,18 @@ def _check_plot(path: str | None) -> None:
 
 
 def _plot_clusters(path: str | None, model: Any, X: Any, labels: np.ndarray) -> None:
-    """Draw each cluster's members as the clusterer saw them (after the pipeline's steps)."""
+    """Draw each cluster's members as the clusterer saw them (after the pipeline's steps).
+
+    A consensus's fits share their preprocessing: the first one's shows what they saw.
+    """
     if path is None:
         return
     from .plotting import _save_figure, plot_cluster_members
 
-    steps = getattr(model, "steps", [])
+    pipeline = getattr(model, "estimators_", [model])[0]
+    steps = getattr(pipeline, "steps", [])
     with _user_errors(""), contextlib.redirect_stdout(sys.stderr):
-        seen = model[:-1].transform(X) if len(steps) > 1 else X
+        seen = pipeline[:-1].transform(X) if len(steps) > 1 else X
         axes = plot_cluster_members(seen, labels)
     try:
         _save_figure(axes[0], path)

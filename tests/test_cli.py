@@ -525,6 +525,44 @@ def test_cluster_scaling_is_saved_with_the_model(tmp_path, series, capsys):
     assert not np.allclose(np.nan_to_num(series_t), np.nan_to_num(collection_t))
 
 
+def test_cluster_n_fits_keeps_the_consensus_of_that_many_seeded_fits(
+    tmp_path, series, capsys, monkeypatch
+):
+    import joblib
+
+    from skts import ConsensusClusterer, NeuralNetClusterer, TimeSeriesScaler, plotting
+
+    pytest.importorskip("matplotlib")
+    drawn = []
+    draw = plotting.plot_cluster_members
+    monkeypatch.setattr(
+        plotting, "plot_cluster_members", lambda X, *a: drawn.append(X) or draw(X, *a)
+    )
+    X, y = series
+    path = _write_inputs(tmp_path, X, y)["npy"]
+    model_path, image = tmp_path / "consensus.joblib", tmp_path / "clusters.png"
+    args = ["cluster", str(path), "-k", "3", "--max-epochs", "1", "--seed", "4", "--n-fits", "3"]
+    assert main([*args, "--proba", "--save-model", str(model_path), "--plot", str(image)]) == 0
+    captured = capsys.readouterr()
+    _, rows = _read_labels(captured.out)
+    labels = [int(row[1]) for row in rows]
+    proba = np.array([[float(p) for p in row[2:]] for row in rows])
+    member = make_pipeline(
+        PaddingTransformer(), TimeSeriesScaler(), NeuralNetClusterer(3, max_epochs=1)
+    )
+    expected = ConsensusClusterer(member, n_estimators=3, random_state=4).fit(X)
+    assert labels == expected.labels_.tolist()
+    np.testing.assert_allclose(proba, expected.predict_proba(X), atol=1e-6)
+    assert set(np.round(proba.ravel() * 3, 4)) <= {0.0, 1.0, 2.0, 3.0}  # shares of 3 votes
+    saved = joblib.load(model_path)
+    assert isinstance(saved, ConsensusClusterer) and len(saved.estimators_) == 3
+    assert image.read_bytes().startswith(b"\x89PNG")
+    np.testing.assert_array_equal(drawn[0], expected.estimators_[0][:-1].transform(X))  # as seen
+    assert main(["predict", str(path), "--model", str(model_path)]) == 0
+    _, rows = _read_labels(capsys.readouterr().out)
+    assert [int(row[1]) for row in rows] == labels
+
+
 def test_predict_labels_series_with_a_saved_model_as_cluster_did(saved_model, capsys):
     model_path, path, fitted = saved_model
     assert main(["predict", str(path), "--model", str(model_path)]) == 0
@@ -762,6 +800,7 @@ def test_bad_inputs_give_one_clear_line_and_exit_code_2(tmp_path, series, args, 
         ["cluster", "x.ts"],
         ["frobnicate"],
         ["cluster", "x.ts", "-k", "2", "--seed", "-1"],  # refused before reading, not after
+        ["cluster", "x.ts", "-k", "2", "--n-fits", "0"],
         ["bench", "--seeds", "0", "2**32"],
     ],
 )
@@ -775,6 +814,8 @@ def test_argument_errors_exit_with_usage(args, capsys):
         assert "expected an integer from 0 to 4294967295" in err
     if "two" in args:
         assert "expected a positive integer, got 'two'" in err
+    if "--n-fits" in args:
+        assert "argument --n-fits: expected a positive integer, got 0" in err
 
 
 def test_module_entry_point_has_help_and_no_traceback_on_error(tmp_path):
