@@ -7,7 +7,9 @@ what it drew on.
 
 from __future__ import annotations
 
+import csv
 import math
+import os
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -53,8 +55,6 @@ def _pyplot() -> Any:
 
 
 def _has_display() -> bool:
-    import os
-
     import matplotlib
 
     return bool(os.environ.get("DISPLAY")) or matplotlib.get_backend().lower() != "agg"
@@ -362,9 +362,6 @@ def plot_scaling(
 
 def _scaling_rows(rows: Any) -> list[Any]:
     """Rows of a scaling run from a ``scaling.csv`` path, a DataFrame or mappings."""
-    import csv
-    import os
-
     if isinstance(rows, (str, os.PathLike)):
         with open(rows, newline="") as f:
             return list(csv.DictReader(f))
