@@ -235,9 +235,9 @@ def test_random_kernels_convolve_as_conv1d(n_channels, n_kernels, dilation):
     h, weight = torch.randn(5, n_channels, 50), torch.randn(n_kernels, n_channels, 9)
     half = 4 * dilation
     expected = F.conv1d(h, weight, padding=half, dilation=dilation)
+    # Equal up to rounding: the order of the sums depends on the CPU's instruction set
+    # (bit for bit on one machine, 2e-6 apart in 4 % of the values on another).
     torch.testing.assert_close(_dilated_conv(h, weight, half, dilation), expected)
-    if n_channels == 1:  # the same sums in the same order
-        assert torch.equal(_dilated_conv(h, weight, half, dilation), expected)
 
 
 @pytest.mark.parametrize("bias_quantiles", [(0.25, 0.75), (0.5, 0.5), (0.0, 0.1)])

@@ -253,7 +253,8 @@ def _dilated_conv(
     for 125 kernels of length 9 on 64 univariate series of 128 steps at
     dilation 1, 0.5 ms at dilation 8). Gathering each output step's window
     (the dilated taps of every channel) and multiplying by the kernels is
-    as fast at every dilation, and gives the same values on one channel.
+    as fast at every dilation, and gives the same values up to rounding
+    (the two sum in an order that depends on the CPU's instruction set).
     It is used where the gathered windows are no larger than the responses
     (channels × kernel length at most the number of kernels), and then
     writes into ``out`` when given (contiguous, of the responses' shape);
