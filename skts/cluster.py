@@ -256,8 +256,7 @@ class NeuralNetClusterer(
         and ``transform``, which compute their own outputs.
     iterator_train, iterator_valid : class, default=torch.utils.data.DataLoader
         The data loaders of training and of skorch's validation; set their
-        options with ``iterator_train__<name>`` (``iterator_train__shuffle``
-        is True by default) and ``iterator_valid__<name>``.
+        options with ``iterator_train__<name>`` and ``iterator_valid__<name>``.
     dataset : class, default=skorch.dataset.Dataset
         skorch's dataset wrapper.
     warm_start : bool, default=False
@@ -273,6 +272,8 @@ class NeuralNetClusterer(
         Needs torch 2.4 or later.
     use_caching, torch_load_kwargs : default="auto", None
         skorch's parameters (see :class:`skorch.NeuralNet`).
+    iterator_train__shuffle : bool, default=True
+        Whether each training epoch draws its mini-batches in a new order.
     **kwargs
         Any other :class:`skorch.NeuralNet` argument, including
         ``module__*``, ``optimizer__*``, ``iterator_train__*`` and
@@ -1107,6 +1108,7 @@ class NeuralNetClusterer(
         Returns
         -------
         labels : ndarray of shape (n_samples,)
+            The index of each series' nearest centre in the clustering space.
         """
         return self._predict_outputs(X)[0].argmax(axis=1)
 
@@ -1139,6 +1141,7 @@ class NeuralNetClusterer(
         Returns
         -------
         labels : ndarray of shape (n_samples,)
+            ``labels_``: the cluster of each training series.
         """
         return self.fit(X).labels_
 
@@ -1177,6 +1180,7 @@ class NeuralNetClusterer(
         Returns
         -------
         score : float
+            Minus the loss described above: at most 0, higher is better.
         """
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
@@ -1269,6 +1273,8 @@ def make_kmeans_baseline(
     Returns
     -------
     pipeline : sklearn.pipeline.Pipeline
+        The unfitted pipeline; ``fit_predict`` labels ragged series as
+        ``NeuralNetClusterer`` pipelines do.
 
     Examples
     --------

@@ -294,6 +294,7 @@ class ConsensusClusterer(ClusterMixin, BaseEstimator):
         Returns
         -------
         labels : ndarray of shape (n_samples,)
+            The consensus cluster that most fits vote for.
         """
         counts, ties = self._tally(self._member_labels(X))
         return (counts + ties).argmax(axis=1)

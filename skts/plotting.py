@@ -91,6 +91,7 @@ def plot_cluster_members(
     Returns
     -------
     axes : ndarray of matplotlib Axes
+        One per cluster, in the order of the labels.
 
     Examples
     --------
@@ -153,6 +154,7 @@ def plot_contingency(
     Returns
     -------
     ax : matplotlib Axes
+        The axes drawn on.
 
     Examples
     --------
@@ -203,6 +205,7 @@ def plot_embedding(
     Returns
     -------
     ax : matplotlib Axes
+        The axes drawn on.
 
     Examples
     --------
@@ -264,6 +267,7 @@ def plot_benchmark(
     Returns
     -------
     ax : matplotlib Axes
+        The axes drawn on.
 
     Examples
     --------
@@ -325,6 +329,7 @@ def plot_scaling(
     Returns
     -------
     ax : matplotlib Axes
+        The axes drawn on.
 
     Examples
     --------

@@ -113,6 +113,11 @@ class FeedForward(nn.Module):
         )
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Embed ``x`` (batch, n_timestamps, n_channels) where ``mask`` is True: ``(z, x_hat)``.
+
+        ``z`` is (batch, embedding_dim); ``x_hat``, the reconstruction, has the shape of
+        ``x`` (the protocol in :mod:`skts.nn.encoders`).
+        """
         if x.shape[1:] != (self.n_timestamps, self.n_channels):
             raise ValueError(
                 f"FeedForward expects series of shape ({self.n_timestamps}, {self.n_channels}), "
@@ -215,6 +220,11 @@ class ConvEncoder(nn.Module):
         self.head = nn.Linear(hidden_size, n_channels)
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Embed ``x`` (batch, n_timestamps, n_channels) where ``mask`` is True: ``(z, x_hat)``.
+
+        ``z`` is (batch, embedding_dim); ``x_hat``, the reconstruction, has the shape of
+        ``x`` (the protocol in :mod:`skts.nn.encoders`).
+        """
         m = mask[:, None, :].to(x.dtype)
         h = x.transpose(1, 2) * m
         for block in self.blocks:
@@ -471,6 +481,11 @@ class RandomConvEncoder(nn.Module):
                 bias[k] = torch.quantile(values, quantiles[k])
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, None]:
+        """Embed ``x`` (batch, n_timestamps, n_channels) where ``mask`` is True: ``(z, x_hat)``.
+
+        ``z`` is (batch, embedding_dim); ``x_hat`` is None, as the random kernels
+        reconstruct nothing (the protocol in :mod:`skts.nn.encoders`).
+        """
         features: list[torch.Tensor] = []
         for g, response, whole in self._responses(x, mask):
             bias = getattr(self, f"bias{g}")[None, :, None]
@@ -641,6 +656,11 @@ class HybridEncoder(nn.Module):
         return self.learned(x, mask)[1]
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Embed ``x`` (batch, n_timestamps, n_channels) where ``mask`` is True: ``(z, x_hat)``.
+
+        ``z`` is (batch, embedding_dim); ``x_hat`` is the learned branch's
+        reconstruction (the protocol in :mod:`skts.nn.encoders`).
+        """
         z, x_hat = self.learned(x, mask)
         if self.random is not None:
             z = torch.cat([z, self.random(x, mask)[0]], dim=1)

@@ -13,20 +13,8 @@ class MaskedMSELoss(nn.Module):
     """Mean squared error over the timestamps a mask selects.
 
     The error is averaged over the selected timestamps and every channel;
-    an empty mask gives 0.
-
-    Parameters
-    ----------
-    x_hat : Tensor of shape (batch, time, channels)
-        The reconstruction.
-    x : Tensor of shape (batch, time, channels)
-        The series.
-    mask : bool Tensor of shape (batch, time)
-        The timestamps to score, for example those hidden from the encoder.
-
-    Returns
-    -------
-    loss : scalar Tensor
+    an empty mask gives 0. It takes no parameters; :meth:`forward` says
+    what a call takes.
 
     Examples
     --------
@@ -39,6 +27,23 @@ class MaskedMSELoss(nn.Module):
     """
 
     def forward(self, x_hat: torch.Tensor, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """The mean squared error of ``x_hat`` where ``mask`` is True.
+
+        Parameters
+        ----------
+        x_hat : Tensor of shape (batch, time, channels)
+            The reconstruction.
+        x : Tensor of shape (batch, time, channels)
+            The series.
+        mask : bool Tensor of shape (batch, time)
+            The timestamps to score, for example those hidden from the encoder.
+
+        Returns
+        -------
+        loss : scalar Tensor
+            The squared errors summed over the selected timestamps and every
+            channel, divided by their number (0 when none is selected).
+        """
         m = mask[..., None].to(x_hat.dtype)
         n = (m.sum() * x_hat.shape[-1]).clamp_min(1.0)
         return (((x_hat - x) ** 2) * m).sum() / n
@@ -65,6 +70,7 @@ def student_t_assignment(
     Returns
     -------
     q : Tensor of shape (n_samples, n_clusters)
+        Each embedding's weight on each centre, in float32.
 
     Examples
     --------
@@ -123,6 +129,7 @@ def kl_clustering_loss(q: torch.Tensor, p: torch.Tensor) -> torch.Tensor:
     Returns
     -------
     loss : scalar Tensor
+        ``sum_j p_ij * log(p_ij / q_ij)``, averaged over the rows.
 
     Examples
     --------

@@ -104,6 +104,15 @@ class ClusteringModel(nn.Module):
 
         The centres keep their ``nn.Parameter`` (an optimizer holding it
         stays valid); only their values and size change.
+
+        Parameters
+        ----------
+        offset : array-like of shape (embedding_dim,)
+            Subtracted from the encoder's embeddings.
+        projection : array-like of shape (embedding_dim, n_dims)
+            Maps the centred embeddings to the clustering space.
+        centers : array-like of shape (n_clusters, n_dims)
+            The centres in the clustering space.
         """
         device = self.centers.device
         self.offset = torch.as_tensor(offset, dtype=torch.float32, device=device)
@@ -111,7 +120,10 @@ class ClusteringModel(nn.Module):
         self.centers.data = torch.as_tensor(centers, dtype=torch.float32, device=device)
 
     def embed(self, z: torch.Tensor) -> torch.Tensor:
-        """Map encoder embeddings to the clustering space."""
+        """Map encoder embeddings ``z`` (batch, embedding_dim) to the clustering space.
+
+        Returns ``(z - offset) @ projection``, of shape (batch, n_dims).
+        """
         return (z - self.offset) @ self.projection
 
     def forward(
