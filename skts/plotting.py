@@ -91,7 +91,7 @@ def plot_cluster_members(
     Returns
     -------
     axes : ndarray of matplotlib Axes
-        One per cluster, in the order of the labels.
+        One per cluster, in increasing order of the labels.
 
     Examples
     --------
