@@ -149,7 +149,7 @@ def masked_mean(h: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     Returns
     -------
     pooled : Tensor of shape (batch, features)
-        Each row's mean over its observed timestamps.
+        Each feature's mean over the series' observed timestamps.
 
     Examples
     --------
@@ -179,7 +179,7 @@ def masked_max(h: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     Returns
     -------
     pooled : Tensor of shape (batch, features)
-        Each row's maximum over its observed timestamps.
+        Each feature's maximum over the series' observed timestamps.
 
     Examples
     --------
