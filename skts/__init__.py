@@ -13,7 +13,12 @@ are missing) → :class:`PaddingTransformer` →
 from ._validation import check_time_series, split_long_frame
 from .cluster import NeuralNetClusterer, make_kmeans_baseline
 from .ensemble import ConsensusClusterer
-from .preprocessing import PaddingTransformer, TimeSeriesImputer, TimeSeriesScaler
+from .preprocessing import (
+    PaddingTransformer,
+    TimeSeriesAligner,
+    TimeSeriesImputer,
+    TimeSeriesScaler,
+)
 
 __version__ = "0.1.0"
 
@@ -21,6 +26,7 @@ __all__ = [
     "ConsensusClusterer",
     "NeuralNetClusterer",
     "PaddingTransformer",
+    "TimeSeriesAligner",
     "TimeSeriesImputer",
     "TimeSeriesScaler",
     "__version__",

@@ -261,6 +261,11 @@ def _kmeans(n_clusters: int, seed: int, device: str, scaling: str) -> Pipeline:
     return baseline.set_params(timeseriesscaler__scope=scaling)
 
 
+def _kmeans_aligned(n_clusters: int, seed: int, device: str, scaling: str) -> Pipeline:
+    baseline = make_kmeans_baseline(n_clusters, align=True, random_state=seed)
+    return baseline.set_params(timeseriesscaler__scope=scaling)
+
+
 def _tslearn(kind: str) -> Callable[[int, int, str, str], Pipeline]:
     def build(n_clusters: int, seed: int, device: str, scaling: str) -> Pipeline:
         with warnings.catch_warnings():  # tslearn warns about optional h5py on import
@@ -309,6 +314,11 @@ METHODS: dict[str, Method] = {
             "kmeans",
             _kmeans,
             note="KMeans on the scaled series, zero-filled and flattened (make_kmeans_baseline)",
+        ),
+        Method(
+            "kmeans-aligned",
+            _kmeans_aligned,
+            note="the KMeans baseline on series shifted to the mean shape (align=True)",
         ),
         Method(
             "tslearn-euclidean",

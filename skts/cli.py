@@ -86,7 +86,7 @@ def _parser() -> argparse.ArgumentParser:
         default=list(DEFAULT_METHODS),
         choices=list(METHODS),
         metavar="METHOD",
-        help=f"methods among {', '.join(METHODS)} (default: all)",
+        help=f"methods among {', '.join(METHODS)} (default: {' '.join(DEFAULT_METHODS)})",
     )
     bench.add_argument(
         "--seeds",

@@ -3,8 +3,10 @@
 :class:`TimeSeriesImputer` fills missing values inside each series;
 :class:`PaddingTransformer` turns a ragged collection into one NaN-padded
 array; :class:`TimeSeriesScaler` z-normalises each series on its observed
-timestamps, or standardises each channel over the whole collection. All
-return ``float32`` arrays of shape ``(n_samples, n_timestamps, n_channels)``.
+timestamps, or standardises each channel over the whole collection;
+:class:`TimeSeriesAligner` shifts each series in time to best match the
+collection's mean shape. All return ``float32`` arrays of shape
+``(n_samples, n_timestamps, n_channels)``.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 from numbers import Integral, Real
 
 import numpy as np
+from scipy import fft
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -20,7 +23,7 @@ from sklearn.utils.validation import check_is_fitted
 from ._validation import validate_time_series
 from ._warnings import warn
 
-__all__ = ["PaddingTransformer", "TimeSeriesImputer", "TimeSeriesScaler"]
+__all__ = ["PaddingTransformer", "TimeSeriesAligner", "TimeSeriesImputer", "TimeSeriesScaler"]
 
 
 class _TimeSeriesTransformer(TransformerMixin, BaseEstimator):
@@ -554,3 +557,190 @@ class TimeSeriesImputer(_TimeSeriesTransformer):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = True
         return tags
+
+
+class TimeSeriesAligner(_TimeSeriesTransformer):
+    """Shift each series in time to best match the collection's mean shape.
+
+    Beats, gestures or outlines recorded a few timestamps early or late are
+    far apart for the Euclidean distance, so KMeans on the series groups
+    them by their offsets rather than their shapes. This transformer learns
+    a reference shape in ``fit`` and shifts every series by the lag that
+    maximises its cross-correlation with the reference, summed over the
+    channels (one lag per series, for all its channels). Lags are found on
+    z-normalised copies of the series, so the level and scale of the input
+    do not sway them; the values returned are the input's, shifted.
+
+    Each series keeps its length and its padding: shifted by ``s``
+    timestamps, it loses ``|s|`` values at one end, and the timestamps
+    left empty at the other take the series' mean (0 after
+    :class:`TimeSeriesScaler`), as zero-padded cross-correlation assumes.
+
+    The reference starts as the mean of the z-normalised series and is
+    refined ``n_iter`` times as the mean of the series aligned to it. It
+    is one shape for the whole collection: where the groups differ in
+    shape, each still aligns on what it shares with the mean. Put the
+    transformer after :class:`TimeSeriesScaler` and in front of a
+    clusterer that compares timestamps one by one, such as the KMeans
+    baseline (:func:`skts.make_kmeans_baseline` with ``align=True``).
+    :class:`~skts.NeuralNetClusterer`'s features are pooled over time, so
+    they hardly depend on the offsets. Alignment helps where the classes
+    differ by a whole shape that appears at varying offsets (ECG beats:
+    ARI 0.000 to 0.794 on ECGFiveDays with KMeans) and hurts where the
+    offset itself tells the groups apart (SonyAIBORobotSurfaceII: 0.320 to
+    0.067; ``benchmarks/NOTES.md``, "Aligning the series before KMeans").
+
+    Parameters
+    ----------
+    max_shift : int, default=None
+        The largest shift, in timestamps, either way. None allows any shift
+        that leaves a series overlapping the reference.
+    n_iter : int, default=3
+        Refinements of the reference shape in ``fit``; 0 keeps the mean of
+        the unaligned series.
+
+    Attributes
+    ----------
+    reference_ : ndarray of shape (n_features_in_, n_channels_), dtype float32
+        The shape that series are aligned to: the mean of the z-normalised
+        series of ``fit``, aligned.
+    n_channels_ : int
+        The number of channels seen in ``fit``.
+    n_features_in_ : int
+        The number of timestamps of the input array seen in ``fit``.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Column names, when ``fit`` saw a DataFrame with one value per column.
+
+    See Also
+    --------
+    TimeSeriesScaler : Per-series z-normalisation, in front of this transformer.
+    skts.make_kmeans_baseline : KMeans on the series, aligned with ``align=True``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skts import TimeSeriesAligner
+    >>> X = np.array([[0.0, 0.0, 1.0, 2.0, 1.0, 0.0, 0.0, 0.0],
+    ...               [0.0, 0.0, 1.0, 2.0, 1.0, 0.0, 0.0, 0.0],
+    ...               [0.0, 0.0, 0.0, 0.0, 1.0, 2.0, 1.0, 0.0],
+    ...               [0.0, 1.0, 2.0, 1.0, 0.0, 0.0, 0.0, 0.0]])
+    >>> aligner = TimeSeriesAligner().fit(X)
+    >>> aligner.transform(X)[:, :, 0].argmax(axis=1)  # the peaks now coincide
+    array([3, 3, 3, 3])
+    """
+
+    _parameter_constraints: dict = {
+        "max_shift": [Interval(Integral, 0, None, closed="left"), None],
+        "n_iter": [Interval(Integral, 0, None, closed="left")],
+    }
+
+    def __init__(self, max_shift=None, *, n_iter=3):
+        self.max_shift = max_shift
+        self.n_iter = n_iter
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Learn the reference shape.
+
+        Parameters
+        ----------
+        X : list of array-like, array-like or DataFrame
+            The series; see :func:`skts.check_time_series` for the forms.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : TimeSeriesAligner
+            The fitted transformer.
+        """
+        X, lengths = self._validate(X, reset=True)
+        X = X.astype(np.float64)
+        reference = _mean_shape(X)
+        for _ in range(self.n_iter):
+            shifts = _best_shifts(X, lengths, reference, self.max_shift)
+            reference = _mean_shape(_shift(X, lengths, shifts))
+        self.reference_ = reference.astype(np.float32)
+        return self
+
+    def transform(self, X):
+        """Shift every series to best match ``reference_``.
+
+        Parameters
+        ----------
+        X : list of array-like, array-like or DataFrame
+            The series, of any length, with ``n_channels_`` channels.
+
+        Returns
+        -------
+        Xt : ndarray of shape (n_samples, n_timestamps, n_channels), dtype float32
+            The shifted series, NaN-padded as the input.
+        """
+        check_is_fitted(self)
+        X, lengths = self._validate(X, reset=False)
+        X = X.astype(np.float64)
+        shifts = _best_shifts(X, lengths, self.reference_.astype(np.float64), self.max_shift)
+        return _shift(X, lengths, shifts).astype(np.float32)
+
+
+def _z_normalised(X: np.ndarray) -> np.ndarray:
+    """Each channel of each series at mean 0 and standard deviation 1; padding stays NaN."""
+    mean = np.nanmean(X, axis=1, keepdims=True)
+    std = np.nanstd(X, axis=1, keepdims=True)
+    return (X - mean) / np.where(std > 1e-10 * np.maximum(np.abs(mean), 1.0), std, np.inf)
+
+
+def _mean_shape(X: np.ndarray) -> np.ndarray:
+    """The mean of the z-normalised series at each timestamp (0 where all are padding)."""
+    Z = _z_normalised(X)
+    observed = ~np.isnan(Z)
+    counts = observed.sum(axis=0)
+    return np.where(observed, Z, 0.0).sum(axis=0) / np.maximum(counts, 1)
+
+
+def _best_shifts(
+    X: np.ndarray, lengths: np.ndarray, reference: np.ndarray, max_shift: int | None
+) -> np.ndarray:
+    """The lag of each series that maximises its cross-correlation with ``reference``.
+
+    Lag ``s`` moves a series ``s`` timestamps later (earlier when negative).
+    Allowed lags keep part of the series over the reference and within the
+    series' own length, and at most ``max_shift`` either way; lag 0 wins
+    ties, so a constant series stays where it is.
+    """
+    n_timestamps, n_reference = X.shape[1], reference.shape[0]
+    size = fft.next_fast_len(n_timestamps + n_reference - 1, real=True)
+    lags = np.arange(size)
+    lags = np.where(lags > size // 2, lags - size, lags)
+    spectrum = fft.rfft(reference, size, axis=0)
+    shifts = np.empty(X.shape[0], dtype=np.int64)
+    # Blocks of about a million spectrum values keep the temporaries small.
+    step = max(1, 2**20 // (size * X.shape[2]))
+    for start in range(0, X.shape[0], step):
+        block = slice(start, start + step)
+        Z = np.nan_to_num(_z_normalised(X[block]))
+        products = np.conj(fft.rfft(Z, size, axis=1)) * spectrum
+        # correlation[i, s] = sum over t of x_i[t] * reference[t + s], for each lag s.
+        correlation = fft.irfft(products.sum(axis=2), size, axis=1)
+        length = lengths[block, None]
+        allowed = (lags > -length) & (lags < np.minimum(length, n_reference))
+        if max_shift is not None:
+            allowed &= np.abs(lags) <= max_shift
+        correlation = np.where(allowed, correlation, -np.inf)
+        # Lag 0 (the first column) wins ties up to float noise; then the first best.
+        best = correlation.max(axis=1, keepdims=True)
+        near = correlation >= best - 1e-9 * np.maximum(np.abs(best), 1.0)
+        shifts[block] = np.where(near[:, 0], 0, lags[near.argmax(axis=1)])
+    return shifts
+
+
+def _shift(X: np.ndarray, lengths: np.ndarray, shifts: np.ndarray) -> np.ndarray:
+    """Move series ``i`` ``shifts[i]`` timestamps within its own length; the gap takes its mean."""
+    steps = np.arange(X.shape[1])
+    source = steps - shifts[:, None]
+    inside = steps < lengths[:, None]
+    kept = inside & (source >= 0) & (source < lengths[:, None])
+    moved = np.take_along_axis(X, np.clip(source, 0, X.shape[1] - 1)[:, :, None], axis=1)
+    out = np.where(kept[:, :, None], moved, np.nanmean(X, axis=1, keepdims=True))
+    out[~inside] = np.nan
+    return out

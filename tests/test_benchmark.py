@@ -187,3 +187,14 @@ def test_neural_consensus_is_three_seeded_fits_of_the_default_pipeline():
     assert model.n_estimators == 3 and model.random_state == 7
     assert model.estimator.steps[-1][1].get_params()["n_clusters"] == 3
     assert "neural-consensus" not in bench.DEFAULT_METHODS  # 3 times the cost: on request
+
+
+def test_kmeans_aligned_is_the_baseline_with_its_aligner_on_request():
+    model = bench.METHODS["kmeans-aligned"].build(4, 7, "cpu", "collection")
+    assert "timeseriesaligner" in model.named_steps
+    assert model.get_params()["timeseriesscaler__scope"] == "collection"
+    assert model.get_params()["kmeans__random_state"] == 7
+    assert (
+        "timeseriesaligner" not in bench.METHODS["kmeans"].build(4, 7, "cpu", "series").named_steps
+    )
+    assert "kmeans-aligned" not in bench.DEFAULT_METHODS

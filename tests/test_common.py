@@ -8,6 +8,7 @@ from skts import (
     ConsensusClusterer,
     NeuralNetClusterer,
     PaddingTransformer,
+    TimeSeriesAligner,
     TimeSeriesImputer,
     TimeSeriesScaler,
 )
@@ -27,7 +28,9 @@ SKORCH_INIT = (
 
 
 def expected_failed_checks(estimator):
-    if isinstance(estimator, (PaddingTransformer, TimeSeriesImputer, TimeSeriesScaler)):
+    if isinstance(
+        estimator, (PaddingTransformer, TimeSeriesAligner, TimeSeriesImputer, TimeSeriesScaler)
+    ):
         return {
             "check_n_features_in_after_fitting": ANY_LENGTH,
             "check_transformer_general": ANY_LENGTH,
@@ -44,6 +47,7 @@ def expected_failed_checks(estimator):
 
 ESTIMATORS = [
     PaddingTransformer(),
+    TimeSeriesAligner(),
     TimeSeriesImputer(),
     TimeSeriesScaler(),
     TimeSeriesScaler(scope="collection"),

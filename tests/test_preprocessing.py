@@ -9,10 +9,12 @@ from hypothesis.extra.numpy import arrays
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.pipeline import make_pipeline
+from sklearn.utils._param_validation import InvalidParameterError
 
 from skts import (
     NeuralNetClusterer,
     PaddingTransformer,
+    TimeSeriesAligner,
     TimeSeriesImputer,
     TimeSeriesScaler,
     make_kmeans_baseline,
@@ -323,3 +325,126 @@ def test_gaps_are_rejected_until_the_imputer_fills_them():
     labels = model.fit_predict(X)
     assert labels.shape == (40,)
     np.testing.assert_array_equal(model.predict(X), labels)
+
+
+# --------------------------------------------------------------------------
+# TimeSeriesAligner
+# --------------------------------------------------------------------------
+
+
+def _bumps(centres, length=60, width=2.0):
+    """One asymmetric bump (a peak and a smaller trough after it) per centre."""
+    t = np.arange(length)
+    c = np.asarray(centres, dtype=float)[:, None]
+    return np.exp(-0.5 * ((t - c) / width) ** 2) - 0.5 * np.exp(-0.5 * ((t - c - 6) / width) ** 2)
+
+
+def test_aligner_brings_shifted_copies_of_one_shape_together():
+    offsets = np.array([0, 0, 0, 4, -3, 6, -6, 2])
+    X = _bumps(30 + offsets)
+    Xt = TimeSeriesAligner().fit_transform(X)[:, :, 0]
+    peaks = Xt.argmax(axis=1)
+    assert np.all(peaks == peaks[0])
+    assert abs(peaks[0] - 30) <= 6
+    # Away from the ends that the shifts empty, every series is the same curve.
+    np.testing.assert_allclose(Xt[:, 12:48], np.tile(Xt[0, 12:48], (8, 1)), atol=1e-6)
+    assert X.argmax(axis=1).tolist() != peaks.tolist()
+
+
+def test_aligner_moves_the_values_and_fills_the_gap_with_the_series_mean():
+    X = np.array(
+        [
+            [0.0, 0.0, 1.0, 2.0, 1.0, 0.0, 0.0, 0.0],
+            [0.0, 0.0, 1.0, 2.0, 1.0, 0.0, 0.0, 0.0],
+            [0.0, 0.0, 0.0, 0.0, 1.0, 2.0, 1.0, 0.0],
+            [10.0, 30.0, 50.0, 30.0, 10.0, 10.0, 10.0, 10.0],  # other units, one step early
+        ]
+    )
+    Xt = TimeSeriesAligner().fit_transform(X)[:, :, 0]
+    np.testing.assert_array_equal(Xt[:2], X[:2])
+    np.testing.assert_array_equal(Xt[2], [0.0, 0.0, 1.0, 2.0, 1.0, 0.0, 0.5, 0.5])
+    np.testing.assert_array_equal(Xt[3], [20.0, 10.0, 30.0, 50.0, 30.0, 10.0, 10.0, 10.0])
+
+
+def test_aligner_shifts_no_further_than_max_shift():
+    X = _bumps([30, 30, 30, 36])
+    assert TimeSeriesAligner().fit_transform(X)[3, :, 0].argmax() == 30
+    assert TimeSeriesAligner(max_shift=2).fit_transform(X)[3, :, 0].argmax() == 34
+    unmoved = TimeSeriesAligner(max_shift=0).fit_transform(X)[:, :, 0]
+    np.testing.assert_array_equal(unmoved, X.astype(np.float32))
+
+
+def test_aligner_keeps_each_series_length_and_padding():
+    X = [_bumps([20])[0, :40], _bumps([20])[0, :50], _bumps([26])[0, :35], _bumps([17])[0]]
+    aligner = TimeSeriesAligner().fit(X)
+    Xt = aligner.transform(X)[:, :, 0]
+    assert Xt.shape == (4, 60) and aligner.reference_.shape == (60, 1)
+    padded = PaddingTransformer().fit_transform(X)[:, :, 0]
+    np.testing.assert_array_equal(np.isnan(Xt), np.isnan(padded))
+    # The peaks coincide (where is the reference's choice: the shapes' mean place).
+    assert len(set(Xt[:, :35].argmax(axis=1))) == 1
+
+
+def test_aligner_shifts_every_channel_of_a_series_together():
+    base = _bumps([30, 30, 30, 25])
+    X = np.stack([base, -2.0 * base], axis=2)
+    X[3, :, 1] = -2.0 * _bumps([30])[0]  # the second channel is aligned already
+    Xt = TimeSeriesAligner().fit_transform(X)
+    lag = Xt[3, :, 0].argmax() - X[3, :, 0].argmax()
+    assert lag == Xt[3, :, 1].argmin() - X[3, :, 1].argmin()
+    assert Xt.shape == X.shape
+
+
+def test_aligner_leaves_constant_series_in_place_and_finite():
+    X = np.vstack([_bumps([30, 32, 28]), np.full((1, 60), 3.0)])
+    Xt = TimeSeriesAligner().fit_transform(X)
+    np.testing.assert_array_equal(Xt[3, :, 0], 3.0)
+    assert np.isfinite(Xt).all()
+
+
+def test_aligner_transform_aligns_new_series_to_the_fitted_reference():
+    aligner = TimeSeriesAligner().fit(_bumps([30, 30, 31, 29]))
+    new = _bumps([24, 37])
+    assert aligner.transform(new)[:, :, 0].argmax(axis=1).tolist() == [30, 30]
+    assert aligner.transform(list(new[:, :45]))[:, :45, 0].argmax(axis=1).tolist() == [30, 30]
+    np.testing.assert_array_equal(clone(aligner).fit(new).transform(new).shape, (2, 60, 1))
+
+
+def test_aligner_lags_ignore_level_and_scale():
+    X = _bumps(30 + np.array([0, 3, -2, 5, 0]))
+    aligner = TimeSeriesAligner().fit(X)
+    np.testing.assert_allclose(
+        aligner.transform(5.0 * X + 100.0), 5.0 * aligner.transform(X) + 100.0, rtol=1e-5
+    )
+
+
+def test_aligner_rejects_bad_parameters():
+    X = _bumps([30, 31])
+    with pytest.raises(InvalidParameterError, match="max_shift"):
+        TimeSeriesAligner(max_shift=-1).fit(X)
+    with pytest.raises(InvalidParameterError, match="n_iter"):
+        TimeSeriesAligner(n_iter=1.5).fit(X)
+    with pytest.raises(NotFittedError):
+        TimeSeriesAligner().transform(X)
+    with pytest.raises(ValueError, match="channel"):
+        TimeSeriesAligner().fit(X).transform(np.zeros((1, 60, 2)))
+
+
+def test_aligned_kmeans_baseline_groups_shapes_that_appear_at_any_offset():
+    # One bump or two, anywhere within 15 steps of the middle: unaligned,
+    # KMeans splits the series by where the bumps are.
+    rng = np.random.RandomState(0)
+    t = np.arange(100)
+    y = np.repeat([0, 1], 30)
+    centre = 50 + rng.randint(-15, 16, size=60)[:, None]
+
+    def bump(c):
+        return np.exp(-0.5 * ((t - c) / 3.0) ** 2)
+
+    X = np.where(y[:, None] == 0, bump(centre), bump(centre - 6) + bump(centre + 6))
+    X += rng.normal(scale=0.05, size=X.shape)
+    assert clustering_accuracy(y, make_kmeans_baseline(2, random_state=0).fit_predict(X)) < 0.7
+    aligned = make_kmeans_baseline(2, align=True, random_state=0)
+    assert clustering_accuracy(y, aligned.fit_predict(X)) == 1.0
+    steps = ["paddingtransformer", "timeseriesscaler", "timeseriesaligner"]
+    assert list(aligned.named_steps)[:3] == steps
