@@ -420,16 +420,9 @@ class TimeSeriesScaler(_TimeSeriesTransformer):
             if self.scale_ is not None:
                 X64 /= self.scale_
             return X64.astype(np.float32)
-        mean = np.nanmean(X64, axis=1, keepdims=True)
-        if self.with_mean:
-            X64 -= mean
-        if self.with_std:
-            std = np.nanstd(X64, axis=1, keepdims=True)
-            # Constant up to rounding: a spread below 1e-10 of the level (float32
-            # resolves 6e-8 of it), whatever the units, so tiny units are scaled.
-            constant = std <= 1e-10 * np.abs(mean)
-            X64 /= np.where(constant, 1.0, std)
-        return X64.astype(np.float32)
+        return _z_normalise(X64, with_mean=self.with_mean, with_std=self.with_std).astype(
+            np.float32
+        )
 
 
 class TimeSeriesImputer(_TimeSeriesTransformer):
@@ -683,16 +676,23 @@ class TimeSeriesAligner(_TimeSeriesTransformer):
         return _shift(X, lengths, shifts).astype(np.float32)
 
 
-def _z_normalised(X: np.ndarray) -> np.ndarray:
-    """Each channel of each series at mean 0 and standard deviation 1; padding stays NaN."""
-    mean = np.nanmean(X, axis=1, keepdims=True)
-    std = np.nanstd(X, axis=1, keepdims=True)
-    return (X - mean) / np.where(std > 1e-10 * np.maximum(np.abs(mean), 1.0), std, np.inf)
+def _z_normalise(X64: np.ndarray, *, with_mean: bool = True, with_std: bool = True) -> np.ndarray:
+    """Z-normalise each channel of each series of ``X64`` in place; padding stays NaN."""
+    mean = np.nanmean(X64, axis=1, keepdims=True)
+    if with_mean:
+        X64 -= mean
+    if with_std:
+        std = np.nanstd(X64, axis=1, keepdims=True)
+        # Constant up to rounding: a spread below 1e-10 of the level (float32
+        # resolves 6e-8 of it), whatever the units, so tiny units are scaled.
+        constant = std <= 1e-10 * np.abs(mean)
+        X64 /= np.where(constant, 1.0, std)
+    return X64
 
 
 def _mean_shape(X: np.ndarray) -> np.ndarray:
     """The mean of the z-normalised series at each timestamp (0 where all are padding)."""
-    Z = _z_normalised(X)
+    Z = _z_normalise(X.copy())
     observed = ~np.isnan(Z)
     counts = observed.sum(axis=0)
     return np.where(observed, Z, 0.0).sum(axis=0) / np.maximum(counts, 1)
@@ -718,7 +718,7 @@ def _best_shifts(
     step = max(1, 2**20 // (size * X.shape[2]))
     for start in range(0, X.shape[0], step):
         block = slice(start, start + step)
-        Z = np.nan_to_num(_z_normalised(X[block]))
+        Z = np.nan_to_num(_z_normalise(X[block].copy()))
         products = np.conj(fft.rfft(Z, size, axis=1)) * spectrum
         # correlation[i, s] = sum over t of x_i[t] * reference[t + s], for each lag s.
         correlation = fft.irfft(products.sum(axis=2), size, axis=1)
