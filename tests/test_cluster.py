@@ -1332,6 +1332,25 @@ def test_auto_epochs_make_300_steps_on_the_training_series(blobs_series, train_s
     assert len(est.history) == epochs
 
 
+@pytest.mark.parametrize(
+    "lengths, batch_size, crop_length, epochs",
+    [
+        ([600] * 64, 64, 512, 88),  # 300 * 64 * 150 timestamps / (64 series * 512)
+        ([600] * 64, 32, 512, 88),  # 176 steps of 32 series, two per epoch
+        ([100] * 32 + [500] * 32, 64, None, 150),  # a mean length of 300
+        ([150] * 64, 64, 512, 300),  # the budget's own width: the 300 steps
+        ([1000] * 64, 64, None, 45),  # no crop: every timestamp counts
+    ],
+)
+def test_auto_epochs_read_a_budget_of_timestamps_on_long_series(
+    lengths, batch_size, crop_length, epochs
+):
+    X = PaddingTransformer().fit_transform([np.zeros(n) for n in lengths])
+    est = NeuralNetClusterer(2, batch_size=batch_size, crop_length=crop_length)
+    assert est._pretext_epochs(X, np.arange(len(X))) == epochs
+    assert est.set_params(max_epochs=7)._pretext_epochs(X, np.arange(len(X))) == 7
+
+
 class _Failing(Callback):
     def on_epoch_end(self, net, **kwargs):
         raise RuntimeError("stopped by a callback")
