@@ -710,8 +710,10 @@ def _best_shifts(
     """
     n_timestamps, n_reference = X.shape[1], reference.shape[0]
     size = fft.next_fast_len(n_timestamps + n_reference - 1, real=True)
+    # Column j holds lag j up to the reference's length, and lag j - size after
+    # it (the columns between, lags of no overlap, are never allowed).
     lags = np.arange(size)
-    lags = np.where(lags > size // 2, lags - size, lags)
+    lags = np.where(lags < n_reference, lags, lags - size)
     spectrum = fft.rfft(reference, size, axis=0)
     shifts = np.empty(X.shape[0], dtype=np.int64)
     # Blocks of about a million spectrum values keep the temporaries small.

@@ -408,6 +408,9 @@ def test_aligner_transform_aligns_new_series_to_the_fitted_reference():
     assert aligner.transform(new)[:, :, 0].argmax(axis=1).tolist() == [30, 30]
     assert aligner.transform(list(new[:, :45]))[:, :45, 0].argmax(axis=1).tolist() == [30, 30]
     np.testing.assert_array_equal(clone(aligner).fit(new).transform(new).shape, (2, 60, 1))
+    # Longer series than in fit: lags of up to their whole length either way.
+    longer = _bumps([150, 180, 40], length=200)
+    assert aligner.transform(longer)[:, :, 0].argmax(axis=1).tolist() == [30, 30, 30]
 
 
 def test_aligner_lags_ignore_level_and_scale():
