@@ -716,7 +716,9 @@ def _best_shifts(
     lags = np.where(lags < n_reference, lags, lags - size)
     spectrum = fft.rfft(reference, size, axis=0)
     shifts = np.empty(X.shape[0], dtype=np.int64)
-    # Blocks of about a million spectrum values keep the temporaries small.
+    # Blocks of about a million spectrum values keep the temporaries small. The
+    # series' spectra are computed again at each refinement of fit rather than
+    # kept, which would hold n_samples * size complex values at once.
     step = max(1, 2**20 // (size * X.shape[2]))
     for start in range(0, X.shape[0], step):
         block = slice(start, start + step)

@@ -399,6 +399,7 @@ def test_aligner_leaves_constant_series_in_place_and_finite():
     X = np.vstack([_bumps([30, 32, 28]), np.full((1, 60), 3.0)])
     Xt = TimeSeriesAligner().fit_transform(X)
     np.testing.assert_array_equal(Xt[3, :, 0], 3.0)
+    assert len(set(Xt[:3, :, 0].argmax(axis=1))) == 1  # the bumps still align
     assert np.isfinite(Xt).all()
 
 
@@ -416,9 +417,12 @@ def test_aligner_transform_aligns_new_series_to_the_fitted_reference():
 def test_aligner_lags_ignore_level_and_scale():
     X = _bumps(30 + np.array([0, 3, -2, 5, 0]))
     aligner = TimeSeriesAligner().fit(X)
-    np.testing.assert_allclose(
-        aligner.transform(5.0 * X + 100.0), 5.0 * aligner.transform(X) + 100.0, rtol=1e-5
-    )
+    aligned = aligner.transform(X)[:, :, 0]
+    assert len(set(aligned.argmax(axis=1))) == 1  # the bumps were moved together
+    raw = 5.0 * X + 100.0
+    np.testing.assert_allclose(aligner.transform(raw)[:, :, 0], 5.0 * aligned + 100.0, rtol=1e-5)
+    refitted = TimeSeriesAligner().fit_transform(raw)[:, :, 0]
+    np.testing.assert_allclose(refitted, 5.0 * aligned + 100.0, rtol=1e-5)
 
 
 def test_aligner_rejects_bad_parameters():
