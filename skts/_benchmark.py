@@ -243,6 +243,11 @@ def _neural(n_clusters: int, seed: int, device: str, scaling: str) -> Pipeline:
     )
 
 
+def _neural_spectral(n_clusters: int, seed: int, device: str, scaling: str) -> Pipeline:
+    pipeline = _neural(n_clusters, seed, device, scaling)
+    return pipeline.set_params(neuralnetclusterer__centers="spectral")
+
+
 def _neural_consensus(n_clusters: int, seed: int, device: str, scaling: str) -> ConsensusClusterer:
     member = _neural(n_clusters, seed, device, scaling)
     return ConsensusClusterer(member, n_estimators=3, random_state=seed)
@@ -304,6 +309,11 @@ METHODS: dict[str, Method] = {
             "neural-consensus",
             _neural_consensus,
             note="skts ConsensusClusterer over 3 fits of the default (3 times the cost)",
+        ),
+        Method(
+            "neural-spectral",
+            _neural_spectral,
+            note="skts NeuralNetClusterer, centres of spectral clusters (centers='spectral')",
         ),
         Method(
             "neural-feedforward",

@@ -2,7 +2,8 @@
 
 Each embedding feature is standardised, heavy-tailed features are damped
 (:func:`tail_weights`), one weighting of the encoder's is applied, and PCA
-reduces the result (:func:`affine_map`); the centres are Ward's means or
+reduces the result (:func:`affine_map`); the centres are the means of
+Ward's clusters or of the spectral clusters of a neighbourhood graph, or
 KMeans's (:func:`find_centers`). When the encoder offers several weightings,
 :func:`choose_space` keeps the first unless another's partition is markedly
 more stable when the centres are found again on subsamples
@@ -16,9 +17,11 @@ from collections.abc import Callable, Sequence
 from numbers import Integral
 
 import numpy as np
-from sklearn.cluster import AgglomerativeClustering, KMeans
+from scipy import sparse
+from sklearn.cluster import AgglomerativeClustering, KMeans, SpectralClustering
 from sklearn.decomposition import PCA
 from sklearn.metrics import adjusted_rand_score, pairwise_distances_argmin
+from sklearn.neighbors import kneighbors_graph
 
 from ._sampling import sample_rows
 
@@ -32,6 +35,10 @@ WARD_SAMPLES = 5_000
 # instability exceeds STABILITY_MARGIN times the other's by more than
 # STABILITY_FLOOR, so that two near-zero estimates never decide.
 STABILITY_SAMPLES = 500
+# The neighbourhood graph of centers="spectral": each series joined to its
+# GRAPH_NEIGHBORS nearest (benchmarks/NOTES.md, "Spectral clusters of the
+# neighbourhood graph, for the order of events").
+GRAPH_NEIGHBORS = 10
 STABILITY_DRAWS = 50
 STABILITY_MARGIN = 2.0
 STABILITY_FLOOR = 0.05
@@ -155,7 +162,9 @@ def find_centers(
     """The ``n_clusters`` centres of the points ``embedded``.
 
     ``method="ward"``: the means of Ward's agglomerative clusters, on at
-    most ``WARD_SAMPLES`` points; ``"kmeans"``: KMeans's centres with
+    most ``WARD_SAMPLES`` points; ``"spectral"``: the means of the spectral
+    clusters of the graph joining each of as many points to its
+    ``GRAPH_NEIGHBORS`` nearest; ``"kmeans"``: KMeans's centres with
     ``n_init`` restarts. One centre is the mean.
     """
     if n_clusters == 1:  # Ward's linkage needs two series; one centre is the mean
@@ -163,8 +172,25 @@ def find_centers(
     if method == "kmeans":
         return KMeans(n_clusters, n_init=n_init, random_state=seed).fit(embedded).cluster_centers_
     embedded = sample_rows(embedded, WARD_SAMPLES, np.random.RandomState(seed))
-    labels = AgglomerativeClustering(n_clusters, linkage="ward").fit_predict(embedded)
+    labels = None
+    if method == "spectral" and embedded.shape[0] > n_clusters + 1:
+        labels = SpectralClustering(
+            n_clusters, affinity="precomputed", n_init=n_init, random_state=seed
+        ).fit_predict(neighbourhood_graph(embedded))
+    if labels is None or len(np.unique(labels)) < n_clusters:
+        # Too few points for a graph, or a graph that gave fewer clusters: Ward's.
+        labels = AgglomerativeClustering(n_clusters, linkage="ward").fit_predict(embedded)
     return np.stack([embedded[labels == c].mean(axis=0) for c in range(n_clusters)])
+
+
+def neighbourhood_graph(embedded: np.ndarray) -> sparse.csr_matrix:
+    """The symmetric graph joining each point to its ``GRAPH_NEIGHBORS`` nearest.
+
+    Sparse, 1 where two points are each among the other's nearest, 0.5
+    where one is among the other's.
+    """
+    graph = kneighbors_graph(embedded, min(GRAPH_NEIGHBORS, embedded.shape[0] - 1))
+    return sparse.csr_matrix(0.5 * (graph + graph.T))
 
 
 def tail_weights(standardised: np.ndarray, power: float) -> np.ndarray:

@@ -102,14 +102,15 @@ class NeuralNetClusterer(
        encoder's ``feature_weights`` are applied when it has them, and the
        whole is reduced by PCA (``n_components``): the clustering space. Its
        ``n_clusters`` centres are found there by Ward's hierarchical
-       clustering or by KMeans (``centers``), and each series belongs to
-       its nearest centre. When the encoder offers several weightings of
-       its features (the default :class:`~skts.nn.HybridEncoder` offers its
-       learned and random features together, or the random ones alone), the
-       first is kept unless another gives a markedly more stable partition
-       (the first's instability exceeds twice the other's by more than
-       0.05): the centres are found again on subsamples of the series and
-       the partitions compared (``space_instability_``);
+       clustering, spectral clustering or KMeans (``centers``), and each
+       series belongs to its nearest centre. When the encoder offers
+       several weightings of its features (the default
+       :class:`~skts.nn.HybridEncoder` offers its learned and random
+       features together, or the random ones alone), the first is kept
+       unless another gives a markedly more stable partition (the first's
+       instability exceeds twice the other's by more than 0.05): the
+       centres are found again on subsamples of the series and the
+       partitions compared (``space_instability_``);
     3. **clustering** (optional, ``clustering_loss="dec"`` or ``"idec"``):
        encoder and centres are refined by DEC's self-training loss, the
        target distribution being recomputed on all series every
@@ -209,17 +210,26 @@ class NeuralNetClusterer(
         which KMeans would otherwise spend clusters on; Gaussian-like and
         multimodal features (kurtosis 3 or less) keep their weight. 0 weighs
         every feature alike.
-    centers : {"ward", "kmeans"}, default="ward"
+    centers : {"ward", "spectral", "kmeans"}, default="ward"
         How the centres are found in the clustering space. ``"ward"``: the
         means of the clusters of Ward's agglomerative clustering
         (:class:`~sklearn.cluster.AgglomerativeClustering`, on at most 5 000
         series drawn at random), deterministic given the embeddings.
+        ``"spectral"``: the means of the clusters that
+        :class:`~sklearn.cluster.SpectralClustering` finds in the graph
+        joining each series to its 10 nearest (on as many series). It
+        follows groups of any shape where few neighbours join them, such as
+        classes that differ by the order of events (Two_Patterns in
+        ``benchmarks/NOTES.md``), but finds nothing on GunPoint and
+        ItalyPowerDemand, whose classes are halves of one cloud that Ward's
+        variance split finds, and loses 0.2 ARI on Synthetic Control.
         ``"kmeans"``: :class:`~sklearn.cluster.KMeans` with ``n_init``
         restarts, which finds a lower within-cluster variance but, on some
         data, by cutting through dense groups along the largest variation
         (ItalyPowerDemand in ``benchmarks/NOTES.md``).
     n_init : int, default=10
-        KMeans restarts on the embeddings, with ``centers="kmeans"``.
+        KMeans restarts on the embeddings, with ``centers="kmeans"``, or on
+        the spectral embedding of the graph, with ``centers="spectral"``.
     clustering_loss : {None, "dec", "idec"}, default=None
         The refinement phase: None keeps the centres found by ``centers``
         (the best choice on average in published benchmarks), ``"dec"``
@@ -373,7 +383,7 @@ class NeuralNetClusterer(
             None,
         ],
         "kurtosis_power": [Interval(Real, 0, None, closed="left")],
-        "centers": [StrOptions({"ward", "kmeans"})],
+        "centers": [StrOptions({"ward", "spectral", "kmeans"})],
         "n_init": [Interval(Integral, 1, None, closed="left")],
         "clustering_loss": [StrOptions({"dec", "idec"}), None],
         "clustering_epochs": [Interval(Integral, 0, None, closed="left")],

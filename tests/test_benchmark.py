@@ -189,6 +189,17 @@ def test_neural_consensus_is_three_seeded_fits_of_the_default_pipeline():
     assert "neural-consensus" not in bench.DEFAULT_METHODS  # 3 times the cost: on request
 
 
+def test_neural_spectral_is_the_default_pipeline_with_spectral_centres_on_request():
+    model = bench.METHODS["neural-spectral"].build(3, 7, "cpu", "collection")
+    params = model.get_params()
+    assert params["neuralnetclusterer__centers"] == "spectral"
+    assert params["neuralnetclusterer__random_state"] == 7
+    assert params["timeseriesscaler__scope"] == "collection"
+    default = bench.METHODS["neural"].build(3, 7, "cpu", "collection")
+    assert default.get_params()["neuralnetclusterer__centers"] == "ward"
+    assert "neural-spectral" not in bench.DEFAULT_METHODS
+
+
 def test_kmeans_aligned_is_the_baseline_with_its_aligner_on_request():
     model = bench.METHODS["kmeans-aligned"].build(4, 7, "cpu", "collection")
     assert "timeseriesaligner" in model.named_steps

@@ -20,7 +20,7 @@ import skts._space
 import skts.cluster
 from skts import NeuralNetClusterer, PaddingTransformer, TimeSeriesScaler, make_kmeans_baseline
 from skts._batching import LengthGroupedBatches, random_crops
-from skts._space import affine_map, tail_weights
+from skts._space import affine_map, find_centers, neighbourhood_graph, tail_weights
 from skts.cluster import _input_standardisation
 from skts.datasets import load_dataset, make_time_series_clusters
 from skts.metrics import clustering_accuracy, hungarian_scorer
@@ -226,7 +226,7 @@ def test_pipeline_predicts_series_longer_and_shorter_than_in_fit():
         ({"n_components": 1.5}, "'n_components' parameter"),
         ({"crop_length": 0}, "'crop_length' parameter"),
         ({"kurtosis_power": -1.0}, "'kurtosis_power' parameter"),
-        ({"centers": "spectral"}, "'centers' parameter"),
+        ({"centers": "dbscan"}, "'centers' parameter"),
         ({"module": "feedforward"}, "'module' parameter .* Got 'feedforward'"),
         ({"warm_start": True}, "warm_start=True is not supported"),
     ],
@@ -242,7 +242,7 @@ def test_more_clusters_than_series_is_an_error():
         fast_clusterer(n_clusters=5).fit(np.random.RandomState(0).normal(size=(4, 10)))
 
 
-@pytest.mark.parametrize("centers", ["ward", "kmeans"])
+@pytest.mark.parametrize("centers", ["ward", "spectral", "kmeans"])
 @pytest.mark.parametrize("n_series", [1, 6])
 def test_one_cluster_is_centred_on_the_mean_even_for_one_series(centers, n_series):
     X = np.random.RandomState(0).normal(size=(n_series, 10))
@@ -1103,6 +1103,63 @@ def _groups_and_outliers():
     X[:, :2] += 4.0 * groups[:, None]
     X[:3, 2:] += 40.0
     return X, groups
+
+
+def _dense_beside_wide():
+    """A wide cloud of 300 points, a dense one of 100 beside it, and their groups."""
+    rng = np.random.RandomState(0)
+    points = np.r_[3 * rng.randn(300, 2), 0.3 * rng.randn(100, 2) + [6, 0]]
+    return points, np.r_[np.zeros(300), np.ones(100)]
+
+
+def _nearest_centre_ari(points, groups, method):
+    centers = find_centers(points, 2, method=method, n_init=10, seed=0)
+    return adjusted_rand_score(groups, ((points[:, None] - centers[None]) ** 2).sum(-1).argmin(1))
+
+
+def test_spectral_centres_follow_the_neighbourhood_graph_where_ward_splits_the_variance():
+    # Ward's variance splits the wide cloud; few neighbours join the dense one to it.
+    points, groups = _dense_beside_wide()
+    ward = _nearest_centre_ari(points, groups, "ward")
+    assert _nearest_centre_ari(points, groups, "spectral") > ward + 0.2
+
+
+def test_neighbourhood_graph_is_symmetric_and_joins_each_point_to_its_nearest():
+    points = _dense_beside_wide()[0]
+    graph = neighbourhood_graph(points)
+    assert (graph != graph.T).nnz == 0
+    assert set(np.unique(graph.data)) <= {0.5, 1.0}
+    nearest = np.argsort(((points[:, None] - points[None]) ** 2).sum(-1), axis=1)[:, 1:11]
+    rows = np.repeat(np.arange(len(points)), 10)
+    assert (np.asarray(graph[rows, nearest.ravel()]).ravel() > 0).all()
+    assert (np.diff(graph.indptr) >= 10).all()
+
+
+@pytest.mark.parametrize("n_points", [2, 3])
+def test_spectral_centres_fall_back_on_ward_with_too_few_points(n_points):
+    points = np.random.RandomState(0).normal(size=(n_points, 2))
+    np.testing.assert_array_equal(
+        find_centers(points, 2, method="spectral", n_init=10, seed=0),
+        find_centers(points, 2, method="ward", n_init=10, seed=0),
+    )
+
+
+def test_spectral_centres_are_found_on_the_space_and_its_subsamples(blobs_series, monkeypatch):
+    X, _ = blobs_series
+    graphs = []
+    spectral = skts._space.SpectralClustering
+
+    class Spy(spectral):
+        def fit_predict(self, graph, y=None):
+            graphs.append(graph.shape[0])
+            return super().fit_predict(graph)
+
+    monkeypatch.setattr(skts._space, "SpectralClustering", Spy)
+    est = fast_clusterer(n_clusters=3, centers="spectral", random_state=0).fit(X)
+    # each of the two candidate spaces: all 60 series, then 80 % of them per draw
+    assert graphs == 2 * ([60] + [48] * skts._space.STABILITY_DRAWS)
+    assert sorted(np.unique(est.labels_)) == [0, 1, 2]
+    np.testing.assert_array_equal(est.labels_, est.predict(X))
 
 
 def test_tail_weights_spare_gaussian_and_bimodal_features_only():
