@@ -4,7 +4,8 @@ Each embedding feature is standardised, heavy-tailed features are damped
 (:func:`tail_weights`), one weighting of the encoder's is applied, and PCA
 reduces the result (:func:`affine_map`); the centres are the means of
 Ward's clusters or of the spectral clusters of a neighbourhood graph, or
-KMeans's (:func:`find_centers`). When the encoder offers several weightings,
+KMeans's (:func:`find_centers`). The space is then whitened by the
+clusters' pooled covariance (:func:`within_cluster_whitening`). When the encoder offers several weightings,
 :func:`choose_space` keeps the first unless another's partition is markedly
 more stable when the centres are found again on subsamples
 (:func:`instability`; ``benchmarks/NOTES.md``, "Falling back on the random
@@ -19,6 +20,7 @@ from numbers import Integral
 import numpy as np
 from scipy import sparse
 from sklearn.cluster import AgglomerativeClustering, KMeans, SpectralClustering
+from sklearn.covariance import ledoit_wolf
 from sklearn.decomposition import PCA
 from sklearn.metrics import adjusted_rand_score, pairwise_distances_argmin
 from sklearn.neighbors import kneighbors_graph
@@ -191,6 +193,38 @@ def neighbourhood_graph(embedded: np.ndarray) -> sparse.csr_matrix:
     """
     graph = kneighbors_graph(embedded, min(GRAPH_NEIGHBORS, embedded.shape[0] - 1))
     return sparse.csr_matrix(0.5 * (graph + graph.T))
+
+
+def within_cluster_whitening(
+    embedded: np.ndarray, centers: np.ndarray, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(transform, centers)``: the space whitened by its clusters' pooled covariance.
+
+    Each point belongs to its nearest centre. The covariance of the points
+    around the means of their clusters, shrunk by Ledoit and Wolf's
+    formula, is estimated on at most ``SPACE_SAMPLES`` points, and
+    ``transform`` (symmetric, of shape (n_dims, n_dims)) maps it to the
+    identity: Euclidean distances after ``embedded @ transform`` are the
+    clusters' Mahalanobis distances, so that nearest-centre assignment
+    follows elongated clusters, as a Gaussian mixture with one shared
+    covariance would. ``centers`` are the clusters' means, mapped. Returns
+    the identity and the centres unchanged where there is nothing to
+    estimate (one point, or no spread around the means).
+    """
+    n_dims = embedded.shape[1]
+    sample = sample_rows(embedded, SPACE_SAMPLES, np.random.RandomState(seed)).astype(np.float64)
+    labels = pairwise_distances_argmin(sample, centers)
+    means = np.asarray(centers, dtype=np.float64).copy()
+    for c in np.unique(labels):
+        means[c] = sample[labels == c].mean(axis=0)
+    residuals = sample - means[labels]
+    if sample.shape[0] < 2 or not np.any(residuals):
+        return np.eye(n_dims), np.asarray(centers, dtype=np.float64)
+    covariance = ledoit_wolf(residuals, assume_centered=True)[0]
+    values, vectors = np.linalg.eigh(covariance)
+    values = np.maximum(values, 1e-12 * values.max())
+    transform = (vectors / np.sqrt(values)) @ vectors.T
+    return transform, means @ transform
 
 
 def tail_weights(standardised: np.ndarray, power: float) -> np.ndarray:

@@ -39,7 +39,7 @@ from torch.utils.data import DataLoader
 
 from ._batching import LengthGroupedBatches, dataset_lengths, filled, random_crops, trimmed
 from ._device import resolve_device
-from ._space import choose_space, find_centers
+from ._space import choose_space, find_centers, within_cluster_whitening
 from ._validation import series_lengths, validate_time_series
 from ._warnings import warn
 from .nn import ClusteringModel, HybridEncoder, MaskedMSELoss, draw_hidden_spans, split_padding
@@ -110,7 +110,9 @@ class NeuralNetClusterer(
        unless another gives a markedly more stable partition (the first's
        instability exceeds twice the other's by more than 0.05): the
        centres are found again on subsamples of the series and the
-       partitions compared (``space_instability_``);
+       partitions compared (``space_instability_``). The space is then
+       whitened by the clusters' pooled covariance and the centres
+       become the clusters' means (``whiten``);
     3. **clustering** (optional, ``clustering_loss="dec"`` or ``"idec"``):
        encoder and centres are refined by DEC's self-training loss, the
        target distribution being recomputed on all series every
@@ -227,6 +229,16 @@ class NeuralNetClusterer(
         restarts, which finds a lower within-cluster variance but, on some
         data, by cutting through dense groups along the largest variation
         (ItalyPowerDemand in ``benchmarks/NOTES.md``).
+    whiten : bool, default=True
+        Once the centres are found, whiten the clustering space by the
+        clusters' pooled covariance (each series in the cluster of its
+        nearest centre; Ledoit-Wolf shrinkage), and take the clusters'
+        means as the centres. Distances to the centres then follow
+        elongated clusters, as in a Gaussian mixture with one shared
+        covariance, and each series is assigned again. On 43 datasets
+        that were not bundled this raised the mean ARI by 0.01 to 0.02
+        (``benchmarks/NOTES.md``, "Whitening the clustering space by its
+        clusters"). False keeps the space and the centres as found.
     n_init : int, default=10
         KMeans restarts on the embeddings, with ``centers="kmeans"``, or on
         the spectral embedding of the graph, with ``centers="spectral"``.
@@ -384,6 +396,7 @@ class NeuralNetClusterer(
         ],
         "kurtosis_power": [Interval(Real, 0, None, closed="left")],
         "centers": [StrOptions({"ward", "spectral", "kmeans"})],
+        "whiten": ["boolean"],
         "n_init": [Interval(Integral, 1, None, closed="left")],
         "clustering_loss": [StrOptions({"dec", "idec"}), None],
         "clustering_epochs": [Interval(Integral, 0, None, closed="left")],
@@ -412,6 +425,7 @@ class NeuralNetClusterer(
         n_components=0.9,
         kurtosis_power=6.0,
         centers="ward",
+        whiten=True,
         n_init=10,
         clustering_loss=None,
         clustering_epochs=100,
@@ -465,6 +479,7 @@ class NeuralNetClusterer(
         self.n_components = n_components
         self.kurtosis_power = kurtosis_power
         self.centers = centers
+        self.whiten = whiten
         self.n_init = n_init
         self.clustering_loss = clustering_loss
         self.clustering_epochs = clustering_epochs
@@ -815,6 +830,10 @@ class NeuralNetClusterer(
         self._log(f"Encoded {X.shape[0]} series in {time.perf_counter() - start:.1f} s.")
         start = time.perf_counter()
         offset, projection, centers = self._choose_space(Z, seed)
+        if self.whiten and self.n_clusters > 1:
+            embedded = (Z.astype(np.float64) - offset) @ projection
+            transform, centers = within_cluster_whitening(embedded, centers, seed)
+            projection = (projection @ transform).astype(np.float32)
         self.module_.set_clustering_space(offset, projection, centers)
         # The encoder has not changed since Z was computed: assign Z instead
         # of encoding every series again.

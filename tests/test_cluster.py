@@ -9,7 +9,7 @@ from sklearn.base import clone
 from sklearn.cluster import AgglomerativeClustering
 from sklearn.decomposition import PCA
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
-from sklearn.metrics import adjusted_rand_score
+from sklearn.metrics import adjusted_rand_score, pairwise_distances_argmin
 from sklearn.model_selection import GridSearchCV, KFold
 from sklearn.pipeline import make_pipeline
 from skorch.callbacks import Callback, Checkpoint, EarlyStopping, LRScheduler, ProgressBar
@@ -20,7 +20,13 @@ import skts._space
 import skts.cluster
 from skts import NeuralNetClusterer, PaddingTransformer, TimeSeriesScaler, make_kmeans_baseline
 from skts._batching import LengthGroupedBatches, random_crops
-from skts._space import affine_map, find_centers, neighbourhood_graph, tail_weights
+from skts._space import (
+    affine_map,
+    find_centers,
+    neighbourhood_graph,
+    tail_weights,
+    within_cluster_whitening,
+)
 from skts.cluster import _input_standardisation
 from skts.datasets import load_dataset, make_time_series_clusters
 from skts.metrics import clustering_accuracy, hungarian_scorer
@@ -1220,7 +1226,7 @@ def _matched(centers, expected):
 
 def test_ward_centers_are_the_means_of_wards_clusters(blobs_series):
     X, _ = blobs_series
-    est = fast_clusterer(n_clusters=3, random_state=0).fit(X)
+    est = fast_clusterer(n_clusters=3, whiten=False, random_state=0).fit(X)
     embedded = est.transform(X)
     ward = AgglomerativeClustering(3, linkage="ward").fit_predict(embedded)
     means = np.stack([embedded[ward == c].mean(axis=0) for c in range(3)])
@@ -1233,9 +1239,59 @@ def test_ward_centers_are_the_means_of_wards_clusters(blobs_series):
     np.testing.assert_array_equal(est.labels_, est.predict(X))
 
 
+def _pooled_covariance(embedded, labels):
+    means = np.stack([embedded[labels == c].mean(axis=0) for c in np.unique(labels)])
+    residuals = embedded - means[np.searchsorted(np.unique(labels), labels)]
+    return residuals.T @ residuals / len(residuals)
+
+
+def test_whitening_maps_the_clusters_pooled_covariance_to_the_identity():
+    rng = np.random.RandomState(0)
+    shape = np.linalg.cholesky([[9.0, 2.0], [2.0, 1.0]])  # elongated and tilted
+    points = np.r_[rng.randn(1000, 2) @ shape.T, rng.randn(1000, 2) @ shape.T + [0, 10]]
+    labels = np.repeat([0, 1], 1000)
+    transform, centers = within_cluster_whitening(points, np.array([[0.0, 0.0], [0, 10]]), 0)
+    np.testing.assert_allclose(transform, transform.T)
+    whitened = points @ transform
+    np.testing.assert_allclose(_pooled_covariance(whitened, labels), np.eye(2), atol=0.02)
+    np.testing.assert_allclose(centers, [whitened[:1000].mean(0), whitened[1000:].mean(0)])
+
+
+def test_whitening_assigns_elongated_clusters_better_than_euclidean_distance():
+    rng = np.random.RandomState(0)
+    points = np.r_[rng.randn(300, 2) * [3, 0.5], rng.randn(300, 2) * [3, 0.5] + [2, 2]]
+    groups = np.repeat([0, 1], 300)
+    centers = np.stack([points[:300].mean(0), points[300:].mean(0)])
+    euclidean = adjusted_rand_score(groups, pairwise_distances_argmin(points, centers))
+    transform, whitened = within_cluster_whitening(points, centers, 0)
+    found = adjusted_rand_score(groups, pairwise_distances_argmin(points @ transform, whitened))
+    assert found > euclidean + 0.03
+
+
+@pytest.mark.parametrize("points", [np.ones((1, 3)), np.ones((5, 3))])
+def test_whitening_is_the_identity_where_nothing_spreads(points):
+    transform, centers = within_cluster_whitening(points, points[:1], 0)
+    np.testing.assert_array_equal(transform, np.eye(3))
+    np.testing.assert_array_equal(centers, points[:1])
+
+
+def test_whitened_space_evens_the_clusters_spread(blobs_series):
+    X, _ = blobs_series
+    spread = {}
+    for whiten in (True, False):
+        est = fast_clusterer(n_clusters=3, whiten=whiten, random_state=0).fit(X)
+        embedded = est.transform(X)
+        distances = ((embedded[:, None, :] - est.cluster_centers_[None]) ** 2).sum(-1)
+        np.testing.assert_array_equal(est.labels_, distances.argmin(axis=1))
+        np.testing.assert_array_equal(est.labels_, est.predict(X))
+        values = np.linalg.eigvalsh(_pooled_covariance(embedded, est.labels_))
+        spread[whiten] = values.max() / values.min()
+    assert spread[True] < spread[False] / 2
+
+
 def test_kmeans_centers_are_the_means_of_their_clusters(blobs_series):
     X, _ = blobs_series
-    est = fast_clusterer(n_clusters=3, centers="kmeans", random_state=0).fit(X)
+    est = fast_clusterer(n_clusters=3, centers="kmeans", whiten=False, random_state=0).fit(X)
     embedded = est.transform(X)
     means = np.stack([embedded[est.labels_ == c].mean(axis=0) for c in range(3)])
     np.testing.assert_allclose(est.cluster_centers_, means, atol=1e-3)
