@@ -3,13 +3,14 @@
 Each embedding feature is standardised, heavy-tailed features are damped
 (:func:`tail_weights`), one weighting of the encoder's is applied, and PCA
 reduces the result (:func:`affine_map`); the centres are the means of
-Ward's clusters or of the spectral clusters of a neighbourhood graph, or
-KMeans's (:func:`find_centers`). The space is then whitened by the
-clusters' pooled covariance (:func:`within_cluster_whitening`). When the encoder offers several weightings,
-:func:`choose_space` keeps the first unless another's partition is markedly
-more stable when the centres are found again on subsamples
-(:func:`instability`; ``benchmarks/NOTES.md``, "Falling back on the random
-kernels when the partition is unstable").
+Ward's clusters or of the spectral clusters of a neighbourhood graph
+(:func:`neighbourhood_graph`), or KMeans's (:func:`find_centers`). When
+the encoder offers several weightings, :func:`choose_space` keeps the
+first unless another's partition is markedly more stable when the
+centres are found again on subsamples (:func:`instability`;
+``benchmarks/NOTES.md``, "Falling back on the random kernels when the
+partition is unstable"). The space kept can then be whitened by its
+clusters' pooled covariance (:func:`within_cluster_whitening`).
 """
 
 from __future__ import annotations
@@ -37,13 +38,13 @@ WARD_SAMPLES = 5_000
 # instability exceeds STABILITY_MARGIN times the other's by more than
 # STABILITY_FLOOR, so that two near-zero estimates never decide.
 STABILITY_SAMPLES = 500
-# The neighbourhood graph of centers="spectral": each series joined to its
-# GRAPH_NEIGHBORS nearest (benchmarks/NOTES.md, "Spectral clusters of the
-# neighbourhood graph, for the order of events").
-GRAPH_NEIGHBORS = 10
 STABILITY_DRAWS = 50
 STABILITY_MARGIN = 2.0
 STABILITY_FLOOR = 0.05
+# The neighbourhood graph of centers="spectral": each series joined to its
+# GRAPH_NEIGHBORS nearest (benchmarks/NOTES.md, "The order of events: the
+# embedding holds it, the partition misses it").
+GRAPH_NEIGHBORS = 10
 
 
 def choose_space(
@@ -165,8 +166,8 @@ def find_centers(
 
     ``method="ward"``: the means of Ward's agglomerative clusters, on at
     most ``WARD_SAMPLES`` points; ``"spectral"``: the means of the spectral
-    clusters of the graph joining each of as many points to its
-    ``GRAPH_NEIGHBORS`` nearest; ``"kmeans"``: KMeans's centres with
+    clusters of the same points' :func:`neighbourhood_graph` (Ward's where
+    there are too few points for one); ``"kmeans"``: KMeans's centres with
     ``n_init`` restarts. One centre is the mean.
     """
     if n_clusters == 1:  # Ward's linkage needs two series; one centre is the mean

@@ -1289,6 +1289,22 @@ def test_whitened_space_evens_the_clusters_spread(blobs_series):
     assert spread[True] < spread[False] / 2
 
 
+def test_whitening_reads_a_random_sample_of_large_sets(blobs_series, monkeypatch):
+    X, _ = blobs_series
+    seen = []
+    whitening = skts.cluster.within_cluster_whitening
+
+    def spy(embedded, centers, seed):
+        seen.append(embedded.shape)
+        return whitening(embedded, centers, seed)
+
+    monkeypatch.setattr(skts.cluster, "SPACE_SAMPLES", 25)
+    monkeypatch.setattr(skts.cluster, "within_cluster_whitening", spy)
+    est = fast_clusterer(n_clusters=3, random_state=0).fit(X)
+    assert seen == [(25, est.cluster_centers_.shape[1])] and X.shape[0] == 60
+    assert est.labels_.shape == (60,)
+
+
 def test_kmeans_centers_are_the_means_of_their_clusters(blobs_series):
     X, _ = blobs_series
     est = fast_clusterer(n_clusters=3, centers="kmeans", whiten=False, random_state=0).fit(X)
