@@ -174,16 +174,33 @@ def find_centers(
         return embedded.mean(axis=0, keepdims=True)
     if method == "kmeans":
         return KMeans(n_clusters, n_init=n_init, random_state=seed).fit(embedded).cluster_centers_
+    if method == "spectral":
+        embedded, labels = spectral_partition(embedded, n_clusters, n_init=n_init, seed=seed)
+    else:
+        embedded = sample_rows(embedded, WARD_SAMPLES, np.random.RandomState(seed))
+        labels = AgglomerativeClustering(n_clusters, linkage="ward").fit_predict(embedded)
+    return np.stack([embedded[labels == c].mean(axis=0) for c in range(n_clusters)])
+
+
+def spectral_partition(
+    embedded: np.ndarray, n_clusters: int, *, n_init: int, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(points, labels)``: the spectral clusters of at most ``WARD_SAMPLES`` points.
+
+    ``points`` are the rows of ``embedded`` drawn (all of them on smaller
+    sets) and ``labels`` their clusters in their :func:`neighbourhood_graph`;
+    Ward's clusters where there are too few points for a graph, or where
+    the graph gives fewer than ``n_clusters``.
+    """
     embedded = sample_rows(embedded, WARD_SAMPLES, np.random.RandomState(seed))
     labels = None
-    if method == "spectral" and embedded.shape[0] > n_clusters + 1:
+    if embedded.shape[0] > n_clusters + 1:
         labels = SpectralClustering(
             n_clusters, affinity="precomputed", n_init=n_init, random_state=seed
         ).fit_predict(neighbourhood_graph(embedded))
     if labels is None or len(np.unique(labels)) < n_clusters:
-        # Too few points for a graph, or a graph that gave fewer clusters: Ward's.
         labels = AgglomerativeClustering(n_clusters, linkage="ward").fit_predict(embedded)
-    return np.stack([embedded[labels == c].mean(axis=0) for c in range(n_clusters)])
+    return embedded, labels
 
 
 def neighbourhood_graph(embedded: np.ndarray) -> sparse.csr_matrix:
@@ -197,11 +214,12 @@ def neighbourhood_graph(embedded: np.ndarray) -> sparse.csr_matrix:
 
 
 def within_cluster_whitening(
-    embedded: np.ndarray, centers: np.ndarray, seed: int
+    embedded: np.ndarray, centers: np.ndarray, seed: int, *, labels: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """``(transform, centers)``: the space whitened by its clusters' pooled covariance.
 
-    Each point belongs to its nearest centre. The covariance of the points
+    Each point belongs to the cluster ``labels`` gives it, or, without
+    ``labels``, to its nearest centre. The covariance of the points
     around the means of their clusters, shrunk by Ledoit and Wolf's
     formula, is estimated on at most ``SPACE_SAMPLES`` points, and
     ``transform`` (symmetric, of shape (n_dims, n_dims)) maps it to the
@@ -213,8 +231,9 @@ def within_cluster_whitening(
     estimate (one point, or no spread around the means).
     """
     n_dims = embedded.shape[1]
-    sample = sample_rows(embedded, SPACE_SAMPLES, np.random.RandomState(seed)).astype(np.float64)
-    labels = pairwise_distances_argmin(sample, centers)
+    rows = sample_rows(np.arange(embedded.shape[0]), SPACE_SAMPLES, np.random.RandomState(seed))
+    sample = embedded[rows].astype(np.float64)
+    labels = pairwise_distances_argmin(sample, centers) if labels is None else labels[rows]
     means = np.asarray(centers, dtype=np.float64).copy()
     for c in np.unique(labels):
         means[c] = sample[labels == c].mean(axis=0)

@@ -1162,8 +1162,9 @@ def test_spectral_centres_are_found_on_the_space_and_its_subsamples(blobs_series
 
     monkeypatch.setattr(skts._space, "SpectralClustering", Spy)
     est = fast_clusterer(n_clusters=3, centers="spectral", random_state=0).fit(X)
-    # each of the two candidate spaces: all 60 series, then 80 % of them per draw
-    assert graphs == 2 * ([60] + [48] * skts._space.STABILITY_DRAWS)
+    # each of the two candidate spaces: all 60 series, then 80 % of them per draw;
+    # then the space kept, whose clusters the whitening reads
+    assert graphs == 2 * ([60] + [48] * skts._space.STABILITY_DRAWS) + [60]
     assert sorted(np.unique(est.labels_)) == [0, 1, 2]
     np.testing.assert_array_equal(est.labels_, est.predict(X))
 
@@ -1266,6 +1267,10 @@ def test_whitening_assigns_elongated_clusters_better_than_euclidean_distance():
     transform, whitened = within_cluster_whitening(points, centers, 0)
     found = adjusted_rand_score(groups, pairwise_distances_argmin(points @ transform, whitened))
     assert found > euclidean + 0.03
+    # Around the clusters themselves rather than the nearest centres': far better.
+    transform, whitened = within_cluster_whitening(points, centers, 0, labels=groups)
+    given = adjusted_rand_score(groups, pairwise_distances_argmin(points @ transform, whitened))
+    assert given > found + 0.3
 
 
 @pytest.mark.parametrize("points", [np.ones((1, 3)), np.ones((5, 3))])
@@ -1289,14 +1294,36 @@ def test_whitened_space_evens_the_clusters_spread(blobs_series):
     assert spread[True] < spread[False] / 2
 
 
+@pytest.mark.parametrize("centers", ["ward", "spectral"])
+def test_whitening_reads_the_spectral_clusters_themselves(blobs_series, monkeypatch, centers):
+    X, _ = blobs_series
+    given = []
+    whitening = skts.cluster.within_cluster_whitening
+
+    def spy(embedded, centers, seed, labels=None):
+        given.append(labels)
+        return whitening(embedded, centers, seed, labels=labels)
+
+    monkeypatch.setattr(skts.cluster, "within_cluster_whitening", spy)
+    est = fast_clusterer(n_clusters=3, centers=centers, random_state=0).fit(X)
+    (labels,) = given
+    if centers == "ward":  # around the clusters of the nearest centres
+        assert labels is None
+    else:  # around the spectral clusters, whose means are the centres
+        assert sorted(np.unique(labels)) == [0, 1, 2] and labels.shape == (60,)
+        embedded = est.transform(X)
+        means = np.stack([embedded[labels == c].mean(axis=0) for c in range(3)])
+        np.testing.assert_allclose(est.cluster_centers_, means, atol=1e-4)
+
+
 def test_whitening_reads_a_random_sample_of_large_sets(blobs_series, monkeypatch):
     X, _ = blobs_series
     seen = []
     whitening = skts.cluster.within_cluster_whitening
 
-    def spy(embedded, centers, seed):
+    def spy(embedded, centers, seed, labels=None):
         seen.append(embedded.shape)
-        return whitening(embedded, centers, seed)
+        return whitening(embedded, centers, seed, labels=labels)
 
     monkeypatch.setattr(skts.cluster, "SPACE_SAMPLES", 25)
     monkeypatch.setattr(skts.cluster, "within_cluster_whitening", spy)
