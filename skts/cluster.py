@@ -241,11 +241,11 @@ class NeuralNetClusterer(
         clusters' pooled covariance (each series in the cluster of its
         nearest centre, or, with ``centers="spectral"``, in its spectral
         cluster; Ledoit-Wolf shrinkage), and take the clusters' means as
-        the centres. Distances to the centres then follow
-        elongated clusters, as in a Gaussian mixture with one shared
-        covariance, and each series is assigned again. On 43 datasets
-        that were not bundled this raised the mean ARI from 0.341 to
-        0.357, losing more than 0.005 on one, and it cost GunPoint 0.012
+        the centres. Distances to the centres then follow elongated
+        clusters, as in a Gaussian mixture with one shared covariance, and
+        each series is assigned again. On 43 datasets that were not
+        bundled this raised the mean ARI from 0.341 to 0.357, losing more
+        than 0.005 on one, and it cost GunPoint 0.012
         (``benchmarks/NOTES.md``, "Whitening the clustering space by its
         clusters"). False keeps the space and the centres as found.
     n_init : int, default=10
