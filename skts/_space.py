@@ -4,7 +4,7 @@ Each embedding feature is standardised, heavy-tailed features are damped
 (:func:`tail_weights`), one weighting of the encoder's is applied, and PCA
 reduces the result (:func:`affine_map`); the centres are the means of
 Ward's clusters or of the spectral clusters of a neighbourhood graph
-(:func:`neighbourhood_graph`), or KMeans's (:func:`find_centers`). When
+(:func:`neighbourhood_graph`), or KMeans's (:func:`find_partition`). When
 the encoder offers several weightings, :func:`choose_space` keeps the
 first unless another's partition is markedly more stable when the
 centres are found again on subsamples (:func:`instability`;
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from numbers import Integral
+from typing import NamedTuple
 
 import numpy as np
 from scipy import sparse
@@ -47,19 +48,27 @@ STABILITY_FLOOR = 0.05
 GRAPH_NEIGHBORS = 10
 
 
+class Partition(NamedTuple):
+    """The clusters found in a space: their centres, and the points they were found on."""
+
+    centers: np.ndarray  # (n_clusters, n_dims): the means of the clusters
+    points: np.ndarray  # the rows clustered (a sample of large sets)
+    labels: np.ndarray  # the cluster of each of those rows
+
+
 def choose_space(
     Z: np.ndarray,
     candidates: Sequence[np.ndarray | None],
-    find: Callable[[np.ndarray], np.ndarray],
+    find: Callable[[np.ndarray], Partition],
     seed: int,
     *,
     kurtosis_power: float,
     n_components: float | int | None,
-) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], int, np.ndarray]:
-    """``((offset, projection, centers), index, instability)``: the space kept.
+) -> tuple[tuple[np.ndarray, np.ndarray, Partition], int, np.ndarray]:
+    """``((offset, projection, partition), index, instability)``: the space kept.
 
     ``candidates`` are weightings of the features (None for none); ``find``
-    maps points of a space to its centres. With one candidate, its space,
+    partitions points of a space. With one candidate, its space,
     unmeasured (``instability`` NaN): there is nothing to choose. With
     several, the first unless its instability exceeds ``STABILITY_MARGIN``
     times the lowest of the others' by more than ``STABILITY_FLOOR``, in
@@ -72,10 +81,10 @@ def choose_space(
             Z, seed, kurtosis_power=kurtosis_power, n_components=n_components, weights=weights
         )
         embedded = (Z - offset) @ projection
-        centers = find(embedded)
-        spaces.append((offset, projection, centers))
+        partition = find(embedded)
+        spaces.append((offset, projection, partition))
         if choose:
-            measured[i] = instability(embedded, centers, find, seed)
+            measured[i] = instability(embedded, partition.centers, find, seed)
     index = 0
     if choose:
         others = np.arange(1, len(candidates))
@@ -88,7 +97,7 @@ def choose_space(
 def instability(
     embedded: np.ndarray,
     centers: np.ndarray,
-    find: Callable[[np.ndarray], np.ndarray],
+    find: Callable[[np.ndarray], Partition],
     seed: int,
 ) -> float:
     """1 - the mean ARI between the partition and those found on subsamples.
@@ -108,7 +117,7 @@ def instability(
     agreement = []
     for _ in range(STABILITY_DRAWS):
         rows = rng.choice(embedded.shape[0], n_draw, replace=False)
-        again = pairwise_distances_argmin(embedded[rows], find(embedded[rows]))
+        again = pairwise_distances_argmin(embedded[rows], find(embedded[rows]).centers)
         agreement.append(adjusted_rand_score(labels[rows], again))
     return 1.0 - float(np.mean(agreement))
 
@@ -159,27 +168,30 @@ def affine_map(
     return offset.astype(np.float32), projection.astype(np.float32)
 
 
-def find_centers(
+def find_partition(
     embedded: np.ndarray, n_clusters: int, *, method: str, n_init: int, seed: int
-) -> np.ndarray:
-    """The ``n_clusters`` centres of the points ``embedded``.
+) -> Partition:
+    """The ``n_clusters`` clusters of the points ``embedded``, and their centres.
 
-    ``method="ward"``: the means of Ward's agglomerative clusters, on at
-    most ``WARD_SAMPLES`` points; ``"spectral"``: the means of the spectral
-    clusters of the same points' :func:`neighbourhood_graph` (Ward's where
-    there are too few points for one); ``"kmeans"``: KMeans's centres with
-    ``n_init`` restarts. One centre is the mean.
+    ``method="ward"``: Ward's agglomerative clusters, on at most
+    ``WARD_SAMPLES`` points; ``"spectral"``: the spectral clusters of the
+    same points' :func:`neighbourhood_graph` (Ward's where there are too
+    few points for one); ``"kmeans"``: KMeans's with ``n_init`` restarts,
+    on every point. The centres are the clusters' means; one cluster is
+    every point.
     """
     if n_clusters == 1:  # Ward's linkage needs two series; one centre is the mean
-        return embedded.mean(axis=0, keepdims=True)
-    if method == "kmeans":
-        return KMeans(n_clusters, n_init=n_init, random_state=seed).fit(embedded).cluster_centers_
-    if method == "spectral":
+        labels = np.zeros(embedded.shape[0], dtype=np.intp)
+    elif method == "kmeans":
+        kmeans = KMeans(n_clusters, n_init=n_init, random_state=seed).fit(embedded)
+        return Partition(kmeans.cluster_centers_, embedded, kmeans.labels_)
+    elif method == "spectral":
         embedded, labels = spectral_partition(embedded, n_clusters, n_init=n_init, seed=seed)
     else:
         embedded = sample_rows(embedded, WARD_SAMPLES, np.random.RandomState(seed))
         labels = AgglomerativeClustering(n_clusters, linkage="ward").fit_predict(embedded)
-    return np.stack([embedded[labels == c].mean(axis=0) for c in range(n_clusters)])
+    centers = np.stack([embedded[labels == c].mean(axis=0) for c in range(n_clusters)])
+    return Partition(centers, embedded, labels)
 
 
 def spectral_partition(

@@ -43,8 +43,7 @@ from ._sampling import sample_rows
 from ._space import (
     SPACE_SAMPLES,
     choose_space,
-    find_centers,
-    spectral_partition,
+    find_partition,
     within_cluster_whitening,
 )
 from ._validation import series_lengths, validate_time_series
@@ -838,9 +837,10 @@ class NeuralNetClusterer(
         Z = self._outputs(X)[1]
         self._log(f"Encoded {X.shape[0]} series in {time.perf_counter() - start:.1f} s.")
         start = time.perf_counter()
-        offset, projection, centers = self._choose_space(Z, seed)
+        offset, projection, partition = self._choose_space(Z, seed)
+        centers = partition.centers
         if self.whiten and self.n_clusters > 1:
-            projection, centers = self._whitened(Z, offset, projection, centers, seed)
+            projection, centers = self._whitened(Z, offset, projection, partition, seed)
         self.module_.set_clustering_space(offset, projection, centers)
         # The encoder has not changed since Z was computed: assign Z instead
         # of encoding every series again.
@@ -951,14 +951,14 @@ class NeuralNetClusterer(
                 break
 
     def _choose_space(self, Z, seed):
-        """``(offset, projection, centers)`` of the clustering space (``skts._space``).
+        """``(offset, projection, partition)`` of the clustering space (``skts._space``).
 
         The candidates are the rows of the encoder's ``feature_weights``.
         Sets ``space_instability_`` and ``space_index_``.
         """
 
         def find(embedded):
-            return find_centers(
+            return find_partition(
                 embedded, self.n_clusters, method=self.centers, n_init=self.n_init, seed=seed
             )
 
@@ -972,27 +972,24 @@ class NeuralNetClusterer(
         )
         return space
 
-    def _whitened(self, Z, offset, projection, centers, seed):
+    def _whitened(self, Z, offset, projection, partition, seed):
         """``(projection, centers)`` of the space whitened by its clusters (``skts._space``).
 
         Around the clusters of the nearest centres, or, with
-        ``centers="spectral"``, around the spectral clusters themselves,
-        which are not round: their nearest centres would cut through them
-        (``benchmarks/NOTES.md``, "Whitening the clustering space by its
-        clusters").
+        ``centers="spectral"``, around the spectral clusters themselves
+        (``partition``), which are not round: their nearest centres would
+        cut through them (``benchmarks/NOTES.md``, "Whitening the
+        clustering space by its clusters").
         """
-        # The rows the whitening reads, not a float64 copy of every embedding.
-        rows = sample_rows(Z, SPACE_SAMPLES, np.random.RandomState(seed))
-        embedded = (rows.astype(np.float64) - offset) @ projection
-        labels = None
         if self.centers == "spectral":
-            # The partition whose means the centres are, drawn again (the same
-            # rows up to 20 000 series, the same seed): find_centers keeps only
-            # the means, as the stability check needs on every subsample.
-            embedded, labels = spectral_partition(
-                embedded, self.n_clusters, n_init=self.n_init, seed=seed
-            )
-        transform, centers = within_cluster_whitening(embedded, centers, seed, labels=labels)
+            embedded, labels = partition.points, partition.labels
+        else:
+            # The rows the whitening reads, not a float64 copy of every embedding.
+            rows = sample_rows(Z, SPACE_SAMPLES, np.random.RandomState(seed))
+            embedded, labels = (rows.astype(np.float64) - offset) @ projection, None
+        transform, centers = within_cluster_whitening(
+            embedded, partition.centers, seed, labels=labels
+        )
         return (projection @ transform).astype(np.float32), centers
 
     def _candidate_weights(self, n_features):

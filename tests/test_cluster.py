@@ -22,7 +22,7 @@ from skts import NeuralNetClusterer, PaddingTransformer, TimeSeriesScaler, make_
 from skts._batching import LengthGroupedBatches, random_crops
 from skts._space import (
     affine_map,
-    find_centers,
+    find_partition,
     neighbourhood_graph,
     tail_weights,
     within_cluster_whitening,
@@ -1119,8 +1119,28 @@ def _dense_beside_wide():
 
 
 def _nearest_centre_ari(points, groups, method):
-    centers = find_centers(points, 2, method=method, n_init=10, seed=0)
+    centers = find_partition(points, 2, method=method, n_init=10, seed=0).centers
     return adjusted_rand_score(groups, ((points[:, None] - centers[None]) ** 2).sum(-1).argmin(1))
+
+
+@pytest.mark.parametrize("method", ["ward", "spectral", "kmeans"])
+@pytest.mark.parametrize("n_clusters", [1, 2])
+def test_partition_holds_its_clusters_and_their_centres(method, n_clusters, monkeypatch):
+    monkeypatch.setattr(skts._space, "WARD_SAMPLES", 150)
+    points = _dense_beside_wide()[0]
+    partition = find_partition(points, n_clusters, method=method, n_init=10, seed=0)
+    # Ward's and the spectral clusters are found on a sample of large sets
+    sampled = method != "kmeans" and n_clusters > 1
+    assert partition.points.shape == ((150 if sampled else 400), 2)
+    assert partition.labels.shape == (partition.points.shape[0],)
+    assert sorted(np.unique(partition.labels)) == list(range(n_clusters))
+    if method == "kmeans":  # Lloyd's last step: each point in the cluster of its nearest centre
+        np.testing.assert_array_equal(
+            partition.labels, pairwise_distances_argmin(points, partition.centers)
+        )
+    else:
+        means = [partition.points[partition.labels == c].mean(axis=0) for c in range(n_clusters)]
+        np.testing.assert_allclose(partition.centers, means, atol=1e-6)
 
 
 def test_spectral_centres_follow_the_neighbourhood_graph_where_ward_splits_the_variance():
@@ -1145,8 +1165,8 @@ def test_neighbourhood_graph_is_symmetric_and_joins_each_point_to_its_nearest():
 def test_spectral_centres_fall_back_on_ward_with_too_few_points(n_points):
     points = np.random.RandomState(0).normal(size=(n_points, 2))
     np.testing.assert_array_equal(
-        find_centers(points, 2, method="spectral", n_init=10, seed=0),
-        find_centers(points, 2, method="ward", n_init=10, seed=0),
+        find_partition(points, 2, method="spectral", n_init=10, seed=0).centers,
+        find_partition(points, 2, method="ward", n_init=10, seed=0).centers,
     )
 
 
@@ -1163,8 +1183,8 @@ def test_spectral_centres_are_found_on_the_space_and_its_subsamples(blobs_series
     monkeypatch.setattr(skts._space, "SpectralClustering", Spy)
     est = fast_clusterer(n_clusters=3, centers="spectral", random_state=0).fit(X)
     # each of the two candidate spaces: all 60 series, then 80 % of them per draw;
-    # then the space kept, whose clusters the whitening reads
-    assert graphs == 2 * ([60] + [48] * skts._space.STABILITY_DRAWS) + [60]
+    # the whitening reads the kept space's partition without clustering again
+    assert graphs == 2 * ([60] + [48] * skts._space.STABILITY_DRAWS)
     assert sorted(np.unique(est.labels_)) == [0, 1, 2]
     np.testing.assert_array_equal(est.labels_, est.predict(X))
 
