@@ -159,6 +159,11 @@ class NeuralNetClusterer(
         20 UCR datasets of series of 234 to 1 460 timestamps, fits took
         two to three times less time for the same mean ARI
         (``benchmarks/NOTES.md``, "A pretext budget of timestamps").
+        The budget does not count channels, and each step of the default
+        encoder reads every channel: with hundreds of them a step costs
+        several times as much (1 345 channels, 8 times), and a smaller
+        ``max_epochs`` is the way to trade quality for time
+        (``benchmarks/NOTES.md``, "The archives' extreme shapes").
     batch_size : int, default=64
         Series per optimizer step (in the pretext phase, series of unequal
         lengths are batched with others of similar length and each batch
