@@ -161,7 +161,7 @@ class NeuralNetClusterer(
         (``benchmarks/NOTES.md``, "A pretext budget of timestamps").
         The budget does not count channels, and each step of the default
         encoder reads every channel: with hundreds of them a step costs
-        several times as much (1 345 channels, 8 times), and a smaller
+        several times as much (9 times at 1 345 channels), and a smaller
         ``max_epochs`` is the way to trade quality for time
         (``benchmarks/NOTES.md``, "The archives' extreme shapes").
     batch_size : int, default=64
