@@ -8,6 +8,7 @@ from skts.nn import (
     FeedForward,
     HybridEncoder,
     RandomConvEncoder,
+    ShapeletEncoder,
     draw_hidden_spans,
     split_padding,
 )
@@ -30,8 +31,10 @@ def _padded(series, length):
         lambda c: RandomConvEncoder(c, 40, n_kernels=64),
         lambda c: HybridEncoder(c, 40, hidden_size=8, n_kernels=64),
         lambda c: RandomConvEncoder(c, 40, n_kernels=64, pooling=("ppv", "lspv")),
+        lambda c: ShapeletEncoder(c, 40, n_shapelets=30),
+        lambda c: HybridEncoder(c, 40, hidden_size=8, n_kernels=64, n_shapelets=30),
     ],
-    ids=["conv", "random", "hybrid", "random-lspv"],
+    ids=["conv", "random", "hybrid", "random-lspv", "shapelets", "hybrid-shapelets"],
 )
 @pytest.mark.parametrize("n_channels", [1, 3])
 def test_embedding_ignores_padding(make, n_channels):
@@ -198,7 +201,9 @@ def test_kernel_pooling_adds_one_feature_per_kernel_and_statistic():
     # The longest run cannot exceed the number of positive steps.
     runs = z_both[:, size : 2 * size]
     assert bool(((runs >= 0) & (runs <= z_ppv[:, :size] * 30 + 1e-4)).all())
-    hybrid = HybridEncoder(1, 30, hidden_size=8, n_kernels=40, kernel_pooling=("ppv", "lspv"))
+    hybrid = HybridEncoder(
+        1, 30, hidden_size=8, n_kernels=40, kernel_pooling=("ppv", "lspv"), n_shapelets=0
+    )
     assert hybrid.embedding_dim == 16 + 80
 
 
@@ -371,7 +376,7 @@ def test_bad_unpadded_is_an_error(unpadded):
 
 
 def test_hybrid_feature_weights_weigh_the_learned_features():
-    hybrid = HybridEncoder(1, 30, hidden_size=8, n_kernels=40, learned_weight=0.5)
+    hybrid = HybridEncoder(1, 30, hidden_size=8, n_kernels=40, learned_weight=0.5, n_shapelets=0)
     weights = hybrid.feature_weights
     assert weights.shape == (hybrid.embedding_dim,)
     n_learned = hybrid.learned.embedding_dim
@@ -381,22 +386,138 @@ def test_hybrid_feature_weights_weigh_the_learned_features():
 
 
 def test_hybrid_weight_candidates_give_one_row_each():
-    hybrid = HybridEncoder(1, 30, hidden_size=8, n_kernels=40)
+    hybrid = HybridEncoder(1, 30, hidden_size=8, n_kernels=40, n_shapelets=12)
     weights = hybrid.feature_weights
     n_learned = hybrid.learned.embedding_dim
-    assert hybrid.learned_weight == (1.0, 0.0)
+    assert hybrid.learned_weight == (1.0, 0.0) and hybrid.shapelet_weight is None
+    assert hybrid.embedding_dim == n_learned + 40 + 12
     assert weights.shape == (2, hybrid.embedding_dim)
+    # First every branch, then the random kernels alone.
     assert torch.equal(weights[0], torch.ones(hybrid.embedding_dim))
     assert torch.equal(weights[1, :n_learned], torch.zeros(n_learned))
-    assert torch.equal(weights[1, n_learned:], torch.ones(40))
-    one = HybridEncoder(1, 30, hidden_size=8, n_kernels=40, learned_weight=[0.5])
+    assert torch.equal(weights[1, n_learned : n_learned + 40], torch.ones(40))
+    assert torch.equal(weights[1, n_learned + 40 :], torch.zeros(12))
+    one = HybridEncoder(1, 30, hidden_size=8, n_kernels=40, learned_weight=[0.5], n_shapelets=0)
     assert torch.equal(one.feature_weights[:, :n_learned], torch.full((1, n_learned), 0.5))
+    # A single shapelet weight is used in every candidate.
+    fixed = HybridEncoder(1, 30, hidden_size=8, n_kernels=40, n_shapelets=12, shapelet_weight=0.5)
+    assert fixed.feature_weights.shape == (2, fixed.embedding_dim)
+    assert torch.equal(fixed.feature_weights[:, -12:], torch.full((2, 12), 0.5))
+    alone = HybridEncoder(
+        1, 30, hidden_size=8, n_kernels=40, n_shapelets=12, learned_weight=1.0, shapelet_weight=2.0
+    )
+    assert alone.feature_weights.shape == (alone.embedding_dim,)
+    assert torch.equal(alone.feature_weights[-12:], torch.full((12,), 2.0))
+    # None: the shapelets weigh what the learned features weigh.
+    follows = HybridEncoder(1, 30, hidden_size=8, n_kernels=40, n_shapelets=12, learned_weight=0.5)
+    assert torch.equal(follows.feature_weights[-12:], torch.full((12,), 0.5))
 
 
-@pytest.mark.parametrize("learned_weight", [-0.5, float("nan"), (), (1.0, -1.0), ("a",), True])
-def test_bad_learned_weight_is_an_error(learned_weight):
-    with pytest.raises(ValueError, match="learned_weight should be a float >= 0 or a non-empty"):
-        HybridEncoder(1, 30, learned_weight=learned_weight)
+@pytest.mark.parametrize("name", ["learned_weight", "shapelet_weight"])
+@pytest.mark.parametrize("weight", [-0.5, float("nan"), (), (1.0, -1.0), ("a",), True])
+def test_bad_branch_weight_is_an_error(name, weight):
+    with pytest.raises(ValueError, match=f"{name} should be a float >= 0 or a non-empty"):
+        HybridEncoder(1, 30, **{name: weight})
+
+
+def test_branch_weights_of_different_candidate_counts_are_an_error():
+    with pytest.raises(ValueError, match="as many candidates.*got 2 and 3"):
+        HybridEncoder(1, 30, learned_weight=(1.0, 0.0), shapelet_weight=(1.0, 0.5, 0.0))
+
+
+def _shapelet_batch(n=6, length=50, channels=1, seed=0):
+    generator = torch.Generator().manual_seed(seed)
+    x = torch.randn(n, length, channels, generator=generator)
+    return x, torch.ones(n, length, dtype=torch.bool)
+
+
+def test_shapelet_features_are_the_distance_of_the_best_z_normalised_match():
+    x, mask = _shapelet_batch()
+    torch.manual_seed(0)
+    net = ShapeletEncoder(1, 50, n_shapelets=9, lengths=(5, 8, 13))
+    net.calibrate(x, mask)
+    z, x_hat = net(x, mask)
+    assert x_hat is None and z.shape == (6, 9)
+    column = 0
+    for g, length in enumerate(net.lengths):
+        for shapelet in getattr(net, f"shapelet{g}"):
+            assert abs(float(shapelet.mean())) < 1e-5
+            assert abs(float(shapelet.pow(2).mean()) - 1) < 1e-4
+            windows = x[:, :, 0].unfold(1, length, 1).double()
+            windows = (windows - windows.mean(-1, keepdim=True)) / windows.std(
+                -1, unbiased=False, keepdim=True
+            )
+            distance = ((windows - shapelet.double()).pow(2).mean(-1)).sqrt().amin(dim=1)
+            # float32 correlations near 1: sqrt(2 - 2r) is good to about 1e-3 at 0.
+            torch.testing.assert_close(z[:, column].double(), distance, atol=1e-3, rtol=0)
+            column += 1
+    # Each shapelet is a window of some series of the batch: one distance is 0.
+    assert bool((z.amin(dim=0) < 1e-3).all())
+
+
+def test_shapelet_features_ignore_each_windows_level_and_scale():
+    x, mask = _shapelet_batch()
+    torch.manual_seed(0)
+    net = ShapeletEncoder(1, 50, n_shapelets=12, lengths=(6, 12))
+    net.calibrate(x, mask)
+    z, _ = net(x, mask)
+    torch.testing.assert_close(net(3.0 * x - 2.0, mask)[0], z, atol=1e-3, rtol=0)
+
+
+def test_shapelet_features_ignore_trailing_padding_and_read_one_channel():
+    x, mask = _shapelet_batch(channels=3)
+    torch.manual_seed(0)
+    net = ShapeletEncoder(3, 50, n_shapelets=10, lengths=(7,))
+    net.calibrate(x, mask)
+    z, _ = net(x, mask)
+    padded = torch.cat([x, torch.zeros(6, 20, 3)], dim=1)
+    longer = torch.cat([mask, torch.zeros(6, 20, dtype=torch.bool)], dim=1)
+    torch.testing.assert_close(net(padded, longer)[0], z)
+    # A channel that no shapelet reads changes nothing.
+    unread = sorted(set(range(3)) - set(net.channel0.tolist()))
+    if unread:
+        other = x.clone()
+        other[:, :, unread] = torch.randn(6, 50, len(unread))
+        torch.testing.assert_close(net(other, mask)[0], z)
+    assert torch.equal(torch.isfinite(z), torch.ones_like(z, dtype=torch.bool))
+
+
+def test_shapelets_longer_than_a_series_still_give_finite_features():
+    x, mask = _shapelet_batch(length=20)
+    mask[0, 4:] = False  # a series of 4 steps, shorter than every shapelet
+    x[0, 4:] = 0.0
+    torch.manual_seed(0)
+    net = ShapeletEncoder(1, 20, n_shapelets=6, lengths=(6, 30))
+    assert net.lengths == [6, 20]
+    net.calibrate(x, mask)
+    assert net.lengths == [4, 4]  # capped at the shortest series calibrated on
+    z, _ = net(x, mask)
+    assert bool(torch.isfinite(z).all()) and bool(((z >= 0) & (z <= 2)).all())
+    # The lengths travel with the state dict, as the shapelets do.
+    again = ShapeletEncoder(1, 20, n_shapelets=6, lengths=(6, 30))
+    again.load_state_dict(net.state_dict())
+    assert again.lengths == [4, 4]
+    torch.testing.assert_close(again(x, mask)[0], z)
+    # Without the short series, the lengths asked for (capped at the padded length).
+    net.calibrate(x[1:], mask[1:])
+    assert net.lengths == [6, 20]
+    # Flat series: every window z-normalises to zeros, at distance 1.
+    flat, _ = net(torch.ones(2, 20, 1), torch.ones(2, 20, dtype=torch.bool))
+    torch.testing.assert_close(flat, torch.ones_like(flat))
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"n_shapelets": 0}, "n_shapelets should be an int >= 1"),
+        ({"n_shapelets": 2.5}, "n_shapelets should be an int >= 1"),
+        ({"lengths": ()}, "should hold positive ints"),
+        ({"lengths": (10, 0)}, "should hold positive ints"),
+    ],
+)
+def test_bad_shapelet_parameters_are_errors(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        ShapeletEncoder(1, 30, **kwargs)
 
 
 def _hidden_runs(hidden):

@@ -5,7 +5,13 @@ Pure ``torch.nn``: nothing here imports scikit-learn. The estimator in
 """
 
 from ._masking import draw_hidden_spans, masked_max, masked_mean, split_padding
-from .encoders import ConvEncoder, FeedForward, HybridEncoder, RandomConvEncoder
+from .encoders import (
+    ConvEncoder,
+    FeedForward,
+    HybridEncoder,
+    RandomConvEncoder,
+    ShapeletEncoder,
+)
 from .losses import MaskedMSELoss, kl_clustering_loss, student_t_assignment, target_distribution
 from .model import ClusteringModel
 
@@ -16,6 +22,7 @@ __all__ = [
     "HybridEncoder",
     "MaskedMSELoss",
     "RandomConvEncoder",
+    "ShapeletEncoder",
     "draw_hidden_spans",
     "kl_clustering_loss",
     "masked_max",

@@ -32,7 +32,7 @@ from torch.nn import functional as F
 
 from ._masking import _masked_share, masked_lspv, masked_max, masked_mean, masked_ppv
 
-__all__ = ["ConvEncoder", "FeedForward", "HybridEncoder", "RandomConvEncoder"]
+__all__ = ["ConvEncoder", "FeedForward", "HybridEncoder", "RandomConvEncoder", "ShapeletEncoder"]
 
 _POOLING = {"mean": masked_mean, "max": masked_max, "ppv": masked_ppv}
 _KERNEL_POOLING = {"ppv": masked_ppv, "lspv": masked_lspv}
@@ -516,6 +516,167 @@ class RandomConvEncoder(nn.Module):
         return torch.cat(features, dim=1), None
 
 
+# A window whose standard deviation is below this is flat (ShapeletEncoder).
+_FLAT = 1e-4
+
+
+def _window_means(h: torch.Tensor, length: int) -> torch.Tensor:
+    """The mean of every window of ``length`` steps along the last axis of ``h`` (B, C, T)."""
+    return F.avg_pool1d(h, length, stride=1)
+
+
+class ShapeletEncoder(nn.Module):
+    """Random shapelets of the data, pooled as their best match in each series.
+
+    A shapelet is a window of one series, drawn by :meth:`calibrate`: a
+    random series, channel and start among the windows that lie inside
+    the series. Each contributes one feature: the smallest distance
+    between the shapelet and a window of the series of the same length
+    (on that channel, inside the series), both z-normalised, divided by
+    the square root of the length. That distance is
+    ``sqrt(2 - 2 * r)`` for the best Pearson correlation ``r`` between
+    the shapelet and a window, so it lies in [0, 2] and reads only the
+    shape: it does not change when a window is shifted or scaled. A
+    feature is small where the pattern occurs somewhere in the series,
+    whatever its position. Nothing is trained. The shapelets are spread
+    evenly over ``lengths``, each capped at ``n_timestamps`` and, by
+    :meth:`calibrate`, at the shortest series it sees (not below 3 steps),
+    so that ragged collections keep whole windows; a series shorter than
+    a shapelet is matched against the windows that start inside it, which
+    run into its padding. The idea follows the shapelet transform and its random
+    draws (Ye and Keogh, 2009; Guillaume, Vrain and Elloumi, 2022) and
+    unsupervised shapelets (Zakaria, Mueen and Keogh, 2012).
+
+    Parameters
+    ----------
+    n_channels : int, default=1
+        The number of input channels.
+    n_timestamps : int, default=None
+        The padded length; caps the shapelets' lengths.
+    n_shapelets : int, default=1000
+        The number of shapelets, hence the size of the embedding.
+    lengths : tuple of int, default=(10, 20, 30)
+        The shapelets' lengths, in timestamps.
+
+    References
+    ----------
+    .. [1] L. Ye, E. Keogh, "Time series shapelets: a new primitive for data
+       mining", KDD 2009.
+    .. [2] J. Zakaria, A. Mueen, E. Keogh, "Clustering time series using
+       unsupervised-shapelets", ICDM 2012.
+    .. [3] A. Guillaume, C. Vrain, W. Elloumi, "Random dilated shapelet
+       transform: a new approach for time series shapelets", ICPRAI 2022.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skts.nn import ShapeletEncoder
+    >>> net = ShapeletEncoder(n_timestamps=50, n_shapelets=30)
+    >>> x, mask = torch.randn(4, 50, 1), torch.ones(4, 50, dtype=torch.bool)
+    >>> net.calibrate(x, mask)
+    >>> z, _ = net(x, mask)
+    >>> tuple(z.shape), bool(((z >= 0) & (z <= 2)).all())
+    ((4, 30), True)
+    """
+
+    padding_invariant = True
+
+    def __init__(
+        self,
+        n_channels: int = 1,
+        n_timestamps: int | None = None,
+        *,
+        n_shapelets: int = 1000,
+        lengths: tuple[int, ...] = (10, 20, 30),
+    ) -> None:
+        super().__init__()
+        if isinstance(n_shapelets, bool) or not isinstance(n_shapelets, int) or n_shapelets < 1:
+            raise ValueError(f"n_shapelets should be an int >= 1, got {n_shapelets!r}.")
+        if not lengths or any(
+            isinstance(n, bool) or not isinstance(n, int) or n < 1 for n in lengths
+        ):
+            raise ValueError(f"lengths={lengths!r} should hold positive ints.")
+        self.embedding_dim = n_shapelets
+        n_groups = min(len(lengths), n_shapelets)
+        # The lengths in use, per group: Python ints (constants to torch.export),
+        # kept in the state dict as extra state.
+        self.lengths = [min(n, n_timestamps or n) for n in lengths[:n_groups]]
+        for g, length in enumerate(self.lengths):
+            size = n_shapelets // n_groups + (g < n_shapelets % n_groups)
+            # Room for ``length`` steps; calibrate may use fewer.
+            self.register_buffer(f"shapelet{g}", torch.zeros(size, length))
+            self.register_buffer(f"channel{g}", torch.randint(0, n_channels, (size,)))
+
+    def get_extra_state(self) -> dict[str, list[int]]:
+        """The lengths in use, saved with the shapelets."""
+        return {"lengths": list(self.lengths)}
+
+    def set_extra_state(self, state: dict[str, list[int]]) -> None:
+        """Restore the lengths saved by :meth:`get_extra_state`."""
+        self.lengths = [int(n) for n in state["lengths"]]
+
+    @torch.no_grad()
+    def calibrate(self, x: torch.Tensor, mask: torch.Tensor) -> None:
+        """Draw each shapelet from a random series of ``x``, z-normalised."""
+        n_samples, n_timestamps, _ = x.shape
+        lengths = mask.sum(dim=1)
+        shortest = int(lengths.min())
+        for g in range(len(self.lengths)):
+            shapelets, channels = getattr(self, f"shapelet{g}"), getattr(self, f"channel{g}")
+            longest = shapelets.shape[1]
+            length = self.lengths[g] = min(longest, max(shortest, min(3, longest)))
+            rows = torch.randint(0, n_samples, (shapelets.shape[0],), device=x.device)
+            # A start among the windows inside the series (0 for a shorter one).
+            room = (lengths[rows] - length + 1).clamp(min=1)
+            starts = (torch.rand(rows.shape, device=x.device) * room).long()
+            padded = F.pad(x, (0, 0, 0, max(0, length - n_timestamps)))
+            steps = starts[:, None] + torch.arange(length, device=x.device)
+            windows = padded[rows[:, None], steps, channels[:, None]].double()
+            centred = windows - windows.mean(dim=1, keepdim=True)
+            scale = centred.pow(2).mean(dim=1, keepdim=True).sqrt()
+            shapelets.zero_()
+            shapelets[:, :length] = torch.where(
+                scale > _FLAT, centred / scale.clamp(min=_FLAT), 0.0
+            )
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, None]:
+        """Embed ``x`` (batch, n_timestamps, n_channels) where ``mask`` is True: ``(z, x_hat)``.
+
+        ``z`` is (batch, embedding_dim), each feature the distance of a
+        shapelet's best match; ``x_hat`` is None (the protocol in
+        :mod:`skts.nn.encoders`).
+        """
+        h = x.transpose(1, 2)
+        observed = mask[:, None, :].to(x.dtype)
+        features = []
+        for g, length in enumerate(self.lengths):
+            shapelets, channels = getattr(self, f"shapelet{g}"), getattr(self, f"channel{g}")
+            shapelets = shapelets[:, :length]
+            # Every step starts a window, so that narrower padding changes nothing.
+            hg, og = F.pad(h, (0, length - 1)), F.pad(observed, (0, length - 1))
+            # Each shapelet reads its own channel: one grouped convolution.
+            read = hg[:, channels]
+            dots = F.conv1d(read, shapelets[:, None, :], groups=shapelets.shape[0])
+            # In double: the difference of the two means cancels on flat windows.
+            wide = hg.double()
+            means = _window_means(wide, length)
+            spread = (_window_means(wide * wide, length) - means * means).clamp(min=0).sqrt()
+            spread, means = spread.to(x.dtype)[:, channels], means.to(x.dtype)[:, channels]
+            # The product with the centred windows: a stored shapelet sums
+            # to zero only up to rounding, which a window's level magnifies.
+            dots = dots - means * shapelets.sum(dim=1)[None, :, None]
+            # A flat window z-normalises to zeros: at distance 1 from every
+            # shapelet, as for a correlation of 1/2.
+            r = torch.where(spread > _FLAT, dots / (length * spread.clamp(min=_FLAT)), 0.5)
+            inside = _window_means(og, length)[:, 0] > 1 - 0.5 / length
+            # A series shorter than the shapelet: the windows that start inside it.
+            starts = observed[:, 0] > 0
+            inside = torch.where(inside.any(dim=1, keepdim=True), inside, starts)
+            best = r.masked_fill(~inside[:, None, :], -1.0).amax(dim=2)
+            features.append((2 - 2 * best.clamp(max=1.0)).clamp(min=0).sqrt())
+        return torch.cat(features, dim=1), None
+
+
 class HybridEncoder(nn.Module):
     """A learned :class:`ConvEncoder` beside a fixed :class:`RandomConvEncoder`.
 
@@ -524,7 +685,10 @@ class HybridEncoder(nn.Module):
     pooling); the random branch measures how often local patterns occur.
     This is skts's default encoder: on the benchmark datasets the
     combination clustered better than either branch alone
-    (``benchmarks/NOTES.md``).
+    (``benchmarks/NOTES.md``). A third, optional branch of random
+    shapelets (:class:`ShapeletEncoder`, ``n_shapelets``) measures how well
+    patterns drawn from the data occur anywhere, whatever their level and
+    scale.
 
     Parameters
     ----------
@@ -570,17 +734,34 @@ class HybridEncoder(nn.Module):
         weight above 1 lifts short multivariate gestures (``(2.0, 0.0)``:
         RacketSports 0.26 to 0.41) but loses GunPoint's and
         ItalyPowerDemand's classes.
+    n_shapelets : int, default=0
+        Shapelets of the shapelet branch; 0 leaves it out. 1 000 lifted
+        six of the seven benchmark datasets and most held-out ones when
+        measured offline, but not yet on enough seeds to be the default
+        (``benchmarks/NOTES.md``, "Random z-normalised shapelets").
+    shapelet_lengths : tuple of int, default=(10, 20, 30)
+        Their lengths (see :class:`ShapeletEncoder`).
+    shapelet_weight : float, tuple of float or None, default=None
+        The weight of each shapelet feature, as ``learned_weight`` for the
+        learned ones; a tuple gives one weight per candidate, and a float
+        (or a tuple of one) is used in every candidate. None weighs them as
+        the learned features in every candidate: by default both are in the
+        first candidate and out of the random kernels' fallback. Where the
+        fallback is taken (GunPoint), the shapelets beside the kernels cut
+        the series as the kernels alone do, and as a fallback of their own
+        they split ECGFiveDays and Lighting7 in other ways
+        (``benchmarks/NOTES.md``).
 
     Examples
     --------
     >>> import torch
     >>> from skts.nn import HybridEncoder
-    >>> net = HybridEncoder(n_timestamps=40, n_kernels=50)
+    >>> net = HybridEncoder(n_timestamps=40, n_kernels=50, n_shapelets=20)
     >>> x, mask = torch.randn(3, 40, 1), torch.ones(3, 40, dtype=torch.bool)
     >>> net.calibrate(x, mask)
     >>> z, x_hat = net(x, mask)
     >>> tuple(z.shape)
-    (3, 178)
+    (3, 198)
     """
 
     padding_invariant = True
@@ -601,15 +782,33 @@ class HybridEncoder(nn.Module):
         bias_quantiles: tuple[float, float] = (0.25, 0.75),
         unpadded: float = 0.0,
         learned_weight: float | tuple[float, ...] = (1.0, 0.0),
+        n_shapelets: int = 0,
+        shapelet_lengths: tuple[int, ...] = (10, 20, 30),
+        shapelet_weight: float | tuple[float, ...] | None = None,
     ) -> None:
         super().__init__()
-        weights = np.atleast_1d(np.asarray(learned_weight, dtype=object))
-        if weights.ndim != 1 or not weights.size or not all(_is_weight(w) for w in weights):
+        sizes = {}
+        for name, value in (
+            ("learned_weight", learned_weight),
+            ("shapelet_weight", shapelet_weight),
+        ):
+            if value is None and name == "shapelet_weight":
+                continue
+            weights = np.atleast_1d(np.asarray(value, dtype=object))
+            if weights.ndim != 1 or not weights.size or not all(_is_weight(w) for w in weights):
+                raise ValueError(
+                    f"{name} should be a float >= 0 or a non-empty tuple of them"
+                    f"{' (or None)' if name == 'shapelet_weight' else ''}, got {value!r}."
+                )
+            sizes[name] = weights.size
+        if len(sizes) == 2 and len(set(sizes.values()) - {1}) > 1:
             raise ValueError(
-                "learned_weight should be a float >= 0 or a non-empty tuple of them, "
-                f"got {learned_weight!r}."
+                "learned_weight and shapelet_weight should give as many candidates, or one "
+                f"of them a single weight; got {sizes['learned_weight']} and "
+                f"{sizes['shapelet_weight']}."
             )
         self.learned_weight = learned_weight
+        self.shapelet_weight = shapelet_weight
         self.learned = ConvEncoder(
             n_channels,
             n_timestamps,
@@ -632,30 +831,48 @@ class HybridEncoder(nn.Module):
             if n_kernels
             else None
         )
-        self.embedding_dim = self.learned.embedding_dim + (
-            self.random.embedding_dim if self.random is not None else 0
+        self.shapelets = (
+            ShapeletEncoder(
+                n_channels, n_timestamps, n_shapelets=n_shapelets, lengths=shapelet_lengths
+            )
+            if n_shapelets
+            else None
+        )
+        self.embedding_dim = sum(
+            branch.embedding_dim
+            for branch in (self.learned, self.random, self.shapelets)
+            if branch is not None
         )
 
     @property
     def feature_weights(self) -> torch.Tensor | None:
-        """``learned_weight`` for the learned features, 1 for the random ones; None alone.
+        """``learned_weight`` and ``shapelet_weight`` for their branches, 1 for the random one.
 
-        One row per candidate when ``learned_weight`` is a tuple.
+        One row per candidate when either weight is a tuple; None without
+        the random branch (every feature then weighs 1).
         """
         if self.random is None:
             return None
-        candidates = np.atleast_1d(np.asarray(self.learned_weight, dtype=np.float32))
-        weights = torch.ones(len(candidates), self.embedding_dim)
-        weights[:, : self.learned.embedding_dim] = torch.from_numpy(candidates)[:, None]
-        return weights if np.ndim(self.learned_weight) else weights[0]
+        given = [self.learned_weight]
+        if self.shapelets is not None:
+            given.append(
+                self.learned_weight if self.shapelet_weight is None else self.shapelet_weight
+            )
+        columns = [np.atleast_1d(np.asarray(w, dtype=np.float32)) for w in given]
+        weights = torch.ones(max(map(len, columns)), self.embedding_dim)
+        weights[:, : self.learned.embedding_dim] = torch.from_numpy(columns[0])[:, None]
+        if self.shapelets is not None:
+            weights[:, -self.shapelets.embedding_dim :] = torch.from_numpy(columns[1])[:, None]
+        return weights if any(np.ndim(w) for w in given) else weights[0]
 
     def calibrate(self, x: torch.Tensor, mask: torch.Tensor) -> None:
-        """Calibrate the random branch (see :meth:`RandomConvEncoder.calibrate`)."""
-        if self.random is not None:
-            self.random.calibrate(x, mask)
+        """Calibrate the fixed branches, the random kernels' and the shapelets'."""
+        for branch in (self.random, self.shapelets):
+            if branch is not None:
+                branch.calibrate(x, mask)
 
     def reconstruct(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """The learned branch's reconstruction; the random branch is skipped."""
+        """The learned branch's reconstruction; the fixed branches are skipped."""
         return self.learned(x, mask)[1]
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -665,6 +882,7 @@ class HybridEncoder(nn.Module):
         reconstruction (the protocol in :mod:`skts.nn.encoders`).
         """
         z, x_hat = self.learned(x, mask)
-        if self.random is not None:
-            z = torch.cat([z, self.random(x, mask)[0]], dim=1)
-        return z, x_hat
+        parts = [z] + [
+            branch(x, mask)[0] for branch in (self.random, self.shapelets) if branch is not None
+        ]
+        return torch.cat(parts, dim=1) if len(parts) > 1 else z, x_hat
