@@ -30,7 +30,7 @@ from skts._space import (
 from skts.cluster import _input_standardisation
 from skts.datasets import load_dataset, make_time_series_clusters
 from skts.metrics import clustering_accuracy, hungarian_scorer
-from skts.nn import ConvEncoder, FeedForward, split_padding
+from skts.nn import ConvEncoder, FeedForward, ShapeletEncoder, split_padding
 from skts.nn.losses import target_distribution
 
 FAST = dict(
@@ -916,6 +916,29 @@ def test_other_encoders_plug_in_through_module(blobs_series):
         3, module=FeedForward, module__embedding_dim=4, max_epochs=1, random_state=0
     ).fit(X)
     assert ff.module_.encoder.encoder[0].in_features == X.shape[1]
+
+
+def test_shapelets_alone_or_beside_the_other_branches_cluster_the_blobs(blobs_series):
+    # Two patterns, a spike and a ramp, each at a random place in noise of
+    # random level and scale: the shapelets find them wherever they lie.
+    rng = np.random.RandomState(0)
+    spike, ramp = np.r_[0:1:0.2, 1:0:-0.2], np.linspace(-1, 1, 10)
+    series, labels = [], []
+    for i in range(40):
+        x = 0.05 * rng.normal(size=80)
+        start = rng.randint(10, 60)
+        x[start : start + 10] += spike if i % 2 else ramp
+        series.append(rng.uniform(-5, 5) + rng.uniform(0.5, 5) * x)
+        labels.append(i % 2)
+    alone = NeuralNetClusterer(2, module=ShapeletEncoder, random_state=0).fit(np.array(series))
+    assert alone.n_iter_ == 0  # nothing to train
+    assert adjusted_rand_score(labels, alone.labels_) > 0.9
+    np.testing.assert_array_equal(alone.predict(np.array(series)), alone.labels_)
+    X, _ = blobs_series
+    hybrid = fast_clusterer(n_clusters=3, random_state=0, module__n_shapelets=60).fit(X)
+    assert hybrid.module_.encoder.shapelets.embedding_dim == 60
+    assert hybrid.module_.encoder.feature_weights.shape == (2, 16 + 32 + 60)
+    np.testing.assert_array_equal(hybrid.predict(X), hybrid.labels_)
 
 
 def test_kernel_statistics_are_a_parameter_of_the_estimator(blobs_series):
