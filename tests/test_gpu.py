@@ -93,3 +93,17 @@ def test_inference_batches_on_cuda_hold_many_series(encoded_batch_sizes):
     assert min(sizes) > model.batch_size
     model.set_params(iterator_valid__batch_size=model.batch_size)
     np.testing.assert_allclose(model.transform(X), Z, rtol=1e-3, atol=1e-3)
+
+
+def test_shapelet_features_on_cuda_match_the_cpu():
+    from skts.nn import ShapeletEncoder
+
+    torch.manual_seed(0)
+    x, mask = torch.randn(16, 60, 3), torch.ones(16, 60, dtype=torch.bool)
+    mask[:4, 25:] = False  # ragged
+    x = x.masked_fill(~mask[..., None], 0.0)
+    net = ShapeletEncoder(3, 60, n_shapelets=90)
+    net.calibrate(x, mask)
+    on_cpu, _ = net(x, mask)
+    on_cuda, _ = net.to("cuda")(x.cuda(), mask.cuda())
+    torch.testing.assert_close(on_cuda.cpu(), on_cpu, atol=1e-3, rtol=0)

@@ -160,12 +160,14 @@ def test_compiled_ppv_traces_no_view_of_booleans_as_bytes():
 
 
 @pytest.mark.skipif(torch.__version__ < "2.4", reason="torch.export matured in torch 2.4")
-def test_the_fitted_network_exports_with_the_same_outputs():
+@pytest.mark.parametrize("n_shapelets", [0, 30])
+def test_the_fitted_network_exports_with_the_same_outputs(n_shapelets):
     # torch.export is how the network is served without skts or skorch.
     from skts import NeuralNetClusterer
 
     X = np.random.RandomState(0).normal(size=(30, 40)).astype(np.float32)
-    net = NeuralNetClusterer(2, max_epochs=1, random_state=0).fit(X).module_.eval()
+    est = NeuralNetClusterer(2, max_epochs=1, random_state=0, module__n_shapelets=n_shapelets)
+    net = est.fit(X).module_.eval()
     padding = torch.arange(40)[None, :] >= torch.tensor([[40], [30], [9], [40], [1]])
     X = torch.randn(5, 40, 1).masked_fill(padding[..., None], float("nan"))  # ragged batch
     exported = torch.export.export(net, (X,)).module()
