@@ -543,9 +543,9 @@ class ShapeletEncoder(nn.Module):
     :meth:`calibrate`, at the shortest series it sees (not below 3 steps),
     so that ragged collections keep whole windows; a series shorter than
     a shapelet is matched against the windows that start inside it, which
-    run into its padding. The idea follows the shapelet transform and its random
-    draws (Ye and Keogh, 2009; Guillaume, Vrain and Elloumi, 2022) and
-    unsupervised shapelets (Zakaria, Mueen and Keogh, 2012).
+    run into its padding. The idea follows the shapelet transform and its
+    random draws (Ye and Keogh, 2009; Guillaume, Vrain and Elloumi, 2022)
+    and unsupervised shapelets (Zakaria, Mueen and Keogh, 2012).
 
     Parameters
     ----------
@@ -664,15 +664,18 @@ class ShapeletEncoder(nn.Module):
             spread, means = spread.to(x.dtype)[:, channels], means.to(x.dtype)[:, channels]
             # The product with the centred windows: a stored shapelet sums
             # to zero only up to rounding, which a window's level magnifies.
-            dots = dots - means * shapelets.sum(dim=1)[None, :, None]
+            # In place: these (batch, shapelets, windows) tensors are the
+            # branch's largest.
+            r = dots.sub_(means.mul_(shapelets.sum(dim=1)[None, :, None]))
+            r.div_(spread.clamp(min=_FLAT).mul_(length))
             # A flat window z-normalises to zeros: at distance 1 from every
             # shapelet, as for a correlation of 1/2.
-            r = torch.where(spread > _FLAT, dots / (length * spread.clamp(min=_FLAT)), 0.5)
+            r.masked_fill_(spread <= _FLAT, 0.5)
             inside = _window_means(og, length)[:, 0] > 1 - 0.5 / length
             # A series shorter than the shapelet: the windows that start inside it.
             starts = observed[:, 0] > 0
             inside = torch.where(inside.any(dim=1, keepdim=True), inside, starts)
-            best = r.masked_fill(~inside[:, None, :], -1.0).amax(dim=2)
+            best = r.masked_fill_(~inside[:, None, :], -1.0).amax(dim=2)
             features.append((2 - 2 * best.clamp(max=1.0)).clamp(min=0).sqrt())
         return torch.cat(features, dim=1), None
 
@@ -736,9 +739,10 @@ class HybridEncoder(nn.Module):
         ItalyPowerDemand's classes.
     n_shapelets : int, default=0
         Shapelets of the shapelet branch; 0 leaves it out. 1 000 lifted
-        six of the seven benchmark datasets and most held-out ones when
-        measured offline, but not yet on enough seeds to be the default
-        (``benchmarks/NOTES.md``, "Random z-normalised shapelets").
+        six of the seven benchmark datasets and most held-out ones, but
+        the held-out ones were measured on one seed only, so it is not
+        yet the default (``benchmarks/NOTES.md``, "Random z-normalised
+        shapelets").
     shapelet_lengths : tuple of int, default=(10, 20, 30)
         Their lengths (see :class:`ShapeletEncoder`).
     shapelet_weight : float, tuple of float or None, default=None
