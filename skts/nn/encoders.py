@@ -739,10 +739,10 @@ class HybridEncoder(nn.Module):
         ItalyPowerDemand's classes.
     n_shapelets : int, default=0
         Shapelets of the shapelet branch; 0 leaves it out. 1 000 lifted
-        six of the seven benchmark datasets and most held-out ones, but
-        the held-out ones were measured on one seed only, so it is not
-        yet the default (``benchmarks/NOTES.md``, "Random z-normalised
-        shapelets").
+        six of the seven benchmark datasets and most held-out ones on two
+        seeds, but it sent ECGFiveDays to an unrelated split on one of
+        them and it slows ``predict`` on long series, so it is not yet the
+        default (``benchmarks/NOTES.md``, "Random z-normalised shapelets").
     shapelet_lengths : tuple of int, default=(10, 20, 30)
         Their lengths (see :class:`ShapeletEncoder`).
     shapelet_weight : float, tuple of float or None, default=None
