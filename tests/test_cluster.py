@@ -33,14 +33,7 @@ from skts.metrics import clustering_accuracy, hungarian_scorer
 from skts.nn import ConvEncoder, FeedForward, ShapeletEncoder, split_padding
 from skts.nn.losses import target_distribution
 
-FAST = dict(
-    max_epochs=2,
-    batch_size=32,
-    n_init=2,
-    module__hidden_size=8,
-    module__n_kernels=32,
-    module__n_shapelets=24,
-)
+FAST = dict(max_epochs=2, batch_size=32, n_init=2, module__hidden_size=8, module__n_kernels=32)
 
 
 def fast_clusterer(**kwargs):
@@ -451,7 +444,7 @@ def test_callbacks_that_load_the_best_weights_restore_the_pretext_encoder(
     est = fast_clusterer(
         n_clusters=3,
         max_epochs=8,
-        lr=0.1,
+        lr=0.05,
         random_state=0,
         train_split=ValidSplit(4),
         callbacks=[("record", record), ("restore", restore(tmp_path))],
@@ -671,8 +664,7 @@ def test_level_and_units_of_the_series_do_not_change_the_clusters(blobs_series):
     X, y = blobs_series
     X = TimeSeriesScaler().fit_transform(X)
     raw = X * 1000.0 + 5000.0
-    # The branches that read levels; the shapelets z-normalise every window.
-    params = dict(n_clusters=3, random_state=0, module__n_kernels=200, module__n_shapelets=0)
+    params = dict(n_clusters=3, random_state=0, module__n_kernels=200)
     kept = fast_clusterer(**params).fit(X)
     moved = fast_clusterer(**params).fit(raw)
     plain = fast_clusterer(**params, standardize=False)
@@ -918,7 +910,7 @@ def test_other_encoders_plug_in_through_module(blobs_series):
     assert ff.module_.encoder.encoder[0].in_features == X.shape[1]
 
 
-def test_shapelets_alone_or_beside_the_other_branches_cluster_the_blobs(blobs_series):
+def test_shapelets_alone_find_patterns_anywhere_and_join_the_other_branches(blobs_series):
     # Two patterns, a spike and a ramp, each at a random place in noise of
     # random level and scale: the shapelets find them wherever they lie.
     rng = np.random.RandomState(0)
@@ -946,7 +938,7 @@ def test_kernel_statistics_are_a_parameter_of_the_estimator(blobs_series):
     est = fast_clusterer(n_clusters=3, random_state=0, module__kernel_pooling=("ppv", "lspv"))
     est.fit(X)
     assert est.module_.encoder.random.embedding_dim == 2 * 32
-    assert est.module_.encoder.embedding_dim == 16 + 64 + 24
+    assert est.module_.encoder.embedding_dim == 16 + 64
     np.testing.assert_array_equal(est.labels_, est.predict(X))
     with pytest.raises(ValueError, match="pooling"):
         fast_clusterer(n_clusters=3, module__kernel_pooling=("mean",)).fit(X)
@@ -1495,7 +1487,12 @@ def test_an_encoder_that_reads_every_timestamp_gets_whole_series(blobs_series):
 
 
 @pytest.mark.parametrize(
-    "params", [{}, {"module__unpadded": 0.5, "module__kernel_pooling": ("ppv", "lspv")}]
+    "params",
+    [
+        {},
+        {"module__unpadded": 0.5, "module__kernel_pooling": ("ppv", "lspv")},
+        {"module__n_shapelets": 24},
+    ],
 )
 def test_narrow_widths_match_whole_series_for_every_kernel_option(monkeypatch, params):
     # Series of 1 to 200 timestamps: the widest dilations' padding exceeds the narrow widths.
