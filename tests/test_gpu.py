@@ -106,4 +106,4 @@ def test_shapelet_features_on_cuda_match_the_cpu():
     net.calibrate(x, mask)
     on_cpu, _ = net(x, mask)
     on_cuda, _ = net.to("cuda")(x.cuda(), mask.cuda())
-    torch.testing.assert_close(on_cuda.cpu(), on_cpu, atol=1e-3, rtol=0)
+    torch.testing.assert_close(on_cuda.cpu(), on_cpu, atol=1e-5, rtol=0)

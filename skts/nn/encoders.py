@@ -518,11 +518,42 @@ class RandomConvEncoder(nn.Module):
 
 # A window whose standard deviation is below this is flat (ShapeletEncoder).
 _FLAT = 1e-4
+# The most elements of one block of (batch, windows, shapelets) correlations
+# that ShapeletEncoder holds at once: 32 MB in double precision.
+_CORRELATION_BLOCK = 2**22
 
 
 def _window_means(h: torch.Tensor, length: int) -> torch.Tensor:
     """The mean of every window of ``length`` steps along the last axis of ``h`` (B, C, T)."""
     return F.avg_pool1d(h, length, stride=1)
+
+
+def _channel_runs(channels: torch.Tensor) -> list[tuple[int, int, int]]:
+    """``(channel, start, stop)`` of each run of equal values in ``channels``."""
+    values = channels.tolist()
+    runs, start = [], 0
+    for i in range(1, len(values) + 1):
+        if i == len(values) or values[i] != values[start]:
+            runs.append((int(values[start]), start, i))
+            start = i
+    return runs
+
+
+def _unit_windows(h: torch.Tensor, inside: torch.Tensor, length: int) -> torch.Tensor:
+    """Every window of ``h`` (batch, steps), z-normalised to unit norm, and a mark.
+
+    (batch, windows, length + 1): a flat window is zeros, and the last
+    column marks it 0.5 (its correlation with any shapelet is taken as
+    1/2); windows outside the series (``inside`` False) are marked -3, so
+    that their correlations, at most -2, never win.
+    """
+    windows = h.unfold(1, length, 1)
+    windows = windows - windows.mean(dim=2, keepdim=True)
+    norm = windows.pow(2).sum(dim=2, keepdim=True).sqrt()
+    flat = norm <= _FLAT * math.sqrt(length)
+    windows = torch.where(flat, 0.0, windows / norm.clamp(min=_FLAT))
+    mark = torch.where(inside[..., None], 0.5 * flat.to(h.dtype), -3.0)
+    return torch.cat([windows, mark], dim=2)
 
 
 class ShapeletEncoder(nn.Module):
@@ -605,15 +636,20 @@ class ShapeletEncoder(nn.Module):
             size = n_shapelets // n_groups + (g < n_shapelets % n_groups)
             # Room for ``length`` steps; calibrate may use fewer.
             self.register_buffer(f"shapelet{g}", torch.zeros(size, length))
-            self.register_buffer(f"channel{g}", torch.randint(0, n_channels, (size,)))
+            # Sorted, so that each channel's shapelets are one run (one product).
+            channels = torch.randint(0, n_channels, (size,)).sort().values
+            self.register_buffer(f"channel{g}", channels)
+        # (channel, start, stop) of each group's runs of shapelets on one channel.
+        self.runs = [_channel_runs(getattr(self, f"channel{g}")) for g in range(n_groups)]
 
-    def get_extra_state(self) -> dict[str, list[int]]:
-        """The lengths in use, saved with the shapelets."""
-        return {"lengths": list(self.lengths)}
+    def get_extra_state(self) -> dict[str, list]:
+        """The lengths in use and the channels' runs, saved with the shapelets."""
+        return {"lengths": list(self.lengths), "runs": [list(map(list, r)) for r in self.runs]}
 
-    def set_extra_state(self, state: dict[str, list[int]]) -> None:
-        """Restore the lengths saved by :meth:`get_extra_state`."""
+    def set_extra_state(self, state: dict[str, list]) -> None:
+        """Restore the lengths and runs saved by :meth:`get_extra_state`."""
         self.lengths = [int(n) for n in state["lengths"]]
+        self.runs = [[(int(c), int(a), int(b)) for c, a, b in runs] for runs in state["runs"]]
 
     @torch.no_grad()
     def calibrate(self, x: torch.Tensor, mask: torch.Tensor) -> None:
@@ -646,37 +682,38 @@ class ShapeletEncoder(nn.Module):
         shapelet's best match; ``x_hat`` is None (the protocol in
         :mod:`skts.nn.encoders`).
         """
-        h = x.transpose(1, 2)
-        observed = mask[:, None, :].to(x.dtype)
+        # In double precision: near a shapelet's own window the square root
+        # magnifies rounding, and single precision moved features by 1e-4
+        # with the batch's width (benchmarks/NOTES.md).
+        h = x.transpose(1, 2).double()
+        observed = mask[:, None, :].to(h.dtype)
+        n_samples = h.shape[0]
         features = []
         for g, length in enumerate(self.lengths):
-            shapelets, channels = getattr(self, f"shapelet{g}"), getattr(self, f"channel{g}")
-            shapelets = shapelets[:, :length]
+            # Centred and scaled to unit norm again: rounding to single
+            # precision moved a shapelet's own window to distance 3e-4.
+            shapelets = getattr(self, f"shapelet{g}")[:, :length].double()
+            shapelets = shapelets - shapelets.mean(dim=1, keepdim=True)
+            shapelets = shapelets / shapelets.norm(dim=1, keepdim=True).clamp(min=_FLAT)
+            # Appended: the weight 1 of each window's mark (_unit_windows).
+            kernels = F.pad(shapelets, (0, 1), value=1.0).T
             # Every step starts a window, so that narrower padding changes nothing.
-            hg, og = F.pad(h, (0, length - 1)), F.pad(observed, (0, length - 1))
-            # Each shapelet reads its own channel: one grouped convolution.
-            read = hg[:, channels]
-            dots = F.conv1d(read, shapelets[:, None, :], groups=shapelets.shape[0])
-            # In double: the difference of the two means cancels on flat windows.
-            wide = hg.double()
-            means = _window_means(wide, length)
-            spread = (_window_means(wide * wide, length) - means * means).clamp(min=0).sqrt()
-            spread, means = spread.to(x.dtype)[:, channels], means.to(x.dtype)[:, channels]
-            # The product with the centred windows: a stored shapelet sums
-            # to zero only up to rounding, which a window's level magnifies.
-            # In place: these (batch, shapelets, windows) tensors are the
-            # branch's largest.
-            r = dots.sub_(means.mul_(shapelets.sum(dim=1)[None, :, None]))
-            r.div_(spread.clamp(min=_FLAT).mul_(length))
-            # A flat window z-normalises to zeros: at distance 1 from every
-            # shapelet, as for a correlation of 1/2.
-            r.masked_fill_(spread <= _FLAT, 0.5)
-            inside = _window_means(og, length)[:, 0] > 1 - 0.5 / length
+            hg = F.pad(h, (0, length - 1))
+            inside = _window_means(F.pad(observed, (0, length - 1)), length)[:, 0]
+            inside = inside > 1 - 0.5 / length
             # A series shorter than the shapelet: the windows that start inside it.
-            starts = observed[:, 0] > 0
-            inside = torch.where(inside.any(dim=1, keepdim=True), inside, starts)
-            best = r.masked_fill_(~inside[:, None, :], -1.0).amax(dim=2)
-            features.append((2 - 2 * best.clamp(max=1.0)).clamp(min=0).sqrt())
+            inside = torch.where(inside.any(dim=1, keepdim=True), inside, observed[:, 0] > 0)
+            best = []
+            for channel, start, stop in self.runs[g]:
+                windows = _unit_windows(hg[:, channel], inside, length)
+                step = max(1, _CORRELATION_BLOCK // (n_samples * (stop - start)))
+                blocks = [
+                    (windows[:, i : i + step] @ kernels[:, start:stop]).amax(dim=1)
+                    for i in range(0, windows.shape[1], step)
+                ]
+                best.append(torch.stack(blocks).amax(dim=0))
+            correlation = torch.cat(best, dim=1).clamp(min=-1.0, max=1.0)
+            features.append((2 - 2 * correlation).sqrt().to(x.dtype))
         return torch.cat(features, dim=1), None
 
 
