@@ -10,10 +10,10 @@ from skts.nn import (
     RandomConvEncoder,
     ShapeletEncoder,
     draw_hidden_spans,
+    encoders,
     split_padding,
 )
 from skts.nn._masking import masked_lspv, masked_ppv
-from skts.nn import encoders
 from skts.nn.encoders import _dilated_conv, _whole_windows
 from skts.nn.losses import student_t_assignment
 
@@ -33,9 +33,18 @@ def _padded(series, length):
         lambda c: HybridEncoder(c, 40, hidden_size=8, n_kernels=64),
         lambda c: RandomConvEncoder(c, 40, n_kernels=64, pooling=("ppv", "lspv")),
         lambda c: ShapeletEncoder(c, 40, n_shapelets=30),
+        lambda c: ShapeletEncoder(c, 40, n_shapelets=30, lengths=(4, 6), dilated=1.0),
         lambda c: HybridEncoder(c, 40, hidden_size=8, n_kernels=64, n_shapelets=30),
     ],
-    ids=["conv", "random", "hybrid", "random-lspv", "shapelets", "hybrid-shapelets"],
+    ids=[
+        "conv",
+        "random",
+        "hybrid",
+        "random-lspv",
+        "shapelets",
+        "shapelets-dilated",
+        "hybrid-shapelets",
+    ],
 )
 @pytest.mark.parametrize("n_channels", [1, 3])
 def test_embedding_ignores_padding(make, n_channels):
@@ -161,13 +170,17 @@ def test_compiled_ppv_traces_no_view_of_booleans_as_bytes():
 
 
 @pytest.mark.skipif(torch.__version__ < "2.4", reason="torch.export matured in torch 2.4")
-@pytest.mark.parametrize("n_shapelets", [0, 30])
-def test_the_fitted_network_exports_with_the_same_outputs(n_shapelets):
+@pytest.mark.parametrize(
+    "params",
+    [{}, {"module__n_shapelets": 30}, {"module__n_shapelets": 30, "module__shapelet_dilated": 0.5}],
+    ids=["default", "shapelets", "dilated-shapelets"],
+)
+def test_the_fitted_network_exports_with_the_same_outputs(params):
     # torch.export is how the network is served without skts or skorch.
     from skts import NeuralNetClusterer
 
     X = np.random.RandomState(0).normal(size=(30, 40)).astype(np.float32)
-    est = NeuralNetClusterer(2, max_epochs=1, random_state=0, module__n_shapelets=n_shapelets)
+    est = NeuralNetClusterer(2, max_epochs=1, random_state=0, **params)
     net = est.fit(X).module_.eval()
     padding = torch.arange(40)[None, :] >= torch.tensor([[40], [30], [9], [40], [1]])
     X = torch.randn(5, 40, 1).masked_fill(padding[..., None], float("nan"))  # ragged batch
@@ -474,6 +487,34 @@ def test_shapelet_features_do_not_depend_on_the_batch_or_its_blocks(monkeypatch)
     torch.testing.assert_close(net(x, mask)[0], z, atol=1e-6, rtol=0)
 
 
+def test_dilated_shapelets_match_windows_of_steps_as_far_apart():
+    x, mask = _shapelet_batch(length=60)
+    torch.manual_seed(0)
+    net = ShapeletEncoder(1, 60, n_shapelets=40, lengths=(4, 7), dilated=0.5)
+    net.calibrate(x, mask)
+    z, _ = net(x, mask)
+    column = 0
+    for g, length in enumerate(net.lengths):
+        dilations = getattr(net, f"dilation{g}")
+        # Half of each length dilated, each span within the series.
+        assert int((dilations > 1).sum()) <= 10 <= int((dilations == 1).sum())
+        assert int((dilations > 1).sum()) >= 5 and int(dilations.max()) * (length - 1) < 60
+        for shapelet, dilation in zip(getattr(net, f"shapelet{g}"), dilations.tolist()):
+            span = (length - 1) * dilation + 1
+            windows = x[:, :, 0].unfold(1, span, 1)[..., ::dilation].double()
+            windows = (windows - windows.mean(-1, keepdim=True)) / windows.std(
+                -1, unbiased=False, keepdim=True
+            )
+            distance = ((windows - shapelet.double()).pow(2).mean(-1)).sqrt().amin(dim=1)
+            torch.testing.assert_close(z[:, column].double(), distance, atol=1e-5, rtol=0)
+            column += 1
+    # The dilations and their runs travel with the state dict.
+    again = ShapeletEncoder(1, 60, n_shapelets=40, lengths=(4, 7), dilated=0.5)
+    again.load_state_dict(net.state_dict())
+    assert again.runs == net.runs
+    torch.testing.assert_close(again(x, mask)[0], z)
+
+
 def test_shapelet_features_ignore_each_windows_level_and_scale():
     x, mask = _shapelet_batch()
     torch.manual_seed(0)
@@ -530,6 +571,8 @@ def test_shapelets_longer_than_a_series_still_give_finite_features():
     [
         ({"n_shapelets": 0}, "n_shapelets should be an int >= 1"),
         ({"n_shapelets": 2.5}, "n_shapelets should be an int >= 1"),
+        ({"dilated": 1.5}, r"dilated should be a float in \[0, 1\]"),
+        ({"dilated": True}, r"dilated should be a float in \[0, 1\]"),
         ({"lengths": ()}, "should hold positive ints"),
         ({"lengths": (10, 0)}, "should hold positive ints"),
     ],
@@ -582,3 +625,14 @@ def test_hidden_spans_follow_each_rows_length_and_never_hide_padding():
     assert not draw_hidden_spans(mask, 0.0, 1 / 8).any()
     again = draw_hidden_spans(mask, 0.3, 1 / 8, generator=torch.Generator().manual_seed(1))
     assert torch.equal(hidden, again)
+
+
+def test_hybrid_passes_the_dilated_share_to_its_shapelets():
+    x = torch.randn(4, 40, 1)
+    mask = torch.ones(4, 40, dtype=torch.bool)
+    torch.manual_seed(0)
+    net = HybridEncoder(1, 40, hidden_size=8, n_kernels=40, n_shapelets=30, shapelet_dilated=1.0)
+    net.calibrate(x, mask)
+    assert net.shapelets.dilated == 1.0
+    assert any(int(getattr(net.shapelets, f"dilation{g}").max()) > 1 for g in range(3))
+    assert HybridEncoder(1, 40, n_kernels=40, n_shapelets=30).shapelets.dilated == 0.0

@@ -528,26 +528,29 @@ def _window_means(h: torch.Tensor, length: int) -> torch.Tensor:
     return F.avg_pool1d(h, length, stride=1)
 
 
-def _channel_runs(channels: torch.Tensor) -> list[tuple[int, int, int]]:
-    """``(channel, start, stop)`` of each run of equal values in ``channels``."""
-    values = channels.tolist()
+def _runs(channels: torch.Tensor, dilations: torch.Tensor) -> list[tuple[int, int, int, int]]:
+    """``(channel, dilation, start, stop)`` of each run of equal pairs in the two."""
+    values = list(zip(channels.tolist(), dilations.tolist()))
     runs, start = [], 0
     for i in range(1, len(values) + 1):
         if i == len(values) or values[i] != values[start]:
-            runs.append((int(values[start]), start, i))
+            runs.append((int(values[start][0]), int(values[start][1]), start, i))
             start = i
     return runs
 
 
-def _unit_windows(h: torch.Tensor, inside: torch.Tensor, length: int) -> torch.Tensor:
+def _unit_windows(
+    h: torch.Tensor, inside: torch.Tensor, length: int, dilation: int
+) -> torch.Tensor:
     """Every window of ``h`` (batch, steps), z-normalised to unit norm, and a mark.
 
-    (batch, windows, length + 1): a flat window is zeros, and the last
-    column marks it 0.5 (its correlation with any shapelet is taken as
-    1/2); windows outside the series (``inside`` False) are marked -3, so
-    that their correlations, at most -2, never win.
+    A window is ``length`` steps, ``dilation`` apart. (batch, windows,
+    length + 1): a flat window is zeros, and the last column marks it 0.5
+    (its correlation with any shapelet is taken as 1/2); windows outside
+    the series (``inside`` False) are marked -3, so that their
+    correlations, at most -2, never win.
     """
-    windows = h.unfold(1, length, 1)
+    windows = h.unfold(1, (length - 1) * dilation + 1, 1)[..., ::dilation]
     windows = windows - windows.mean(dim=2, keepdim=True)
     norm = windows.pow(2).sum(dim=2, keepdim=True).sqrt()
     flat = norm <= _FLAT * math.sqrt(length)
@@ -574,9 +577,14 @@ class ShapeletEncoder(nn.Module):
     :meth:`calibrate`, at the shortest series it sees (not below 3 steps),
     so that ragged collections keep whole windows; a series shorter than
     a shapelet is matched against the windows that start inside it, which
-    run into its padding. The idea follows the shapelet transform and its
-    random draws (Ye and Keogh, 2009; Guillaume, Vrain and Elloumi, 2022)
-    and unsupervised shapelets (Zakaria, Mueen and Keogh, 2012).
+    run into its padding. A share of the shapelets (``dilated``) can be
+    dilated: their steps lie ``d`` timestamps apart, ``d`` drawn as
+    ``2 ** u`` for ``u`` uniform up to the largest that keeps the span
+    within the shortest series, so that they read patterns longer than
+    their length, such as the interval between two events. The idea
+    follows the shapelet transform and its random dilated draws (Ye and
+    Keogh, 2009; Guillaume, Vrain and Elloumi, 2022) and unsupervised
+    shapelets (Zakaria, Mueen and Keogh, 2012).
 
     Parameters
     ----------
@@ -588,6 +596,9 @@ class ShapeletEncoder(nn.Module):
         The number of shapelets, hence the size of the embedding.
     lengths : tuple of int, default=(10, 20, 30)
         The shapelets' lengths, in timestamps.
+    dilated : float, default=0.0
+        The share of the shapelets, in each length, drawn with a random
+        dilation; the others read consecutive steps.
 
     References
     ----------
@@ -619,10 +630,14 @@ class ShapeletEncoder(nn.Module):
         *,
         n_shapelets: int = 1000,
         lengths: tuple[int, ...] = (10, 20, 30),
+        dilated: float = 0.0,
     ) -> None:
         super().__init__()
         if isinstance(n_shapelets, bool) or not isinstance(n_shapelets, int) or n_shapelets < 1:
             raise ValueError(f"n_shapelets should be an int >= 1, got {n_shapelets!r}.")
+        if not (_is_weight(dilated) and dilated <= 1):
+            raise ValueError(f"dilated should be a float in [0, 1], got {dilated!r}.")
+        self.dilated = float(dilated)
         if not lengths or any(
             isinstance(n, bool) or not isinstance(n, int) or n < 1 for n in lengths
         ):
@@ -639,34 +654,53 @@ class ShapeletEncoder(nn.Module):
             # Sorted, so that each channel's shapelets are one run (one product).
             channels = torch.randint(0, n_channels, (size,)).sort().values
             self.register_buffer(f"channel{g}", channels)
-        # (channel, start, stop) of each group's runs of shapelets on one channel.
-        self.runs = [_channel_runs(getattr(self, f"channel{g}")) for g in range(n_groups)]
+            self.register_buffer(f"dilation{g}", torch.ones(size, dtype=torch.long))
+        # (channel, dilation, start, stop) of each group's runs of shapelets
+        # read alike: Python ints, kept in the state dict as extra state.
+        self.runs = [
+            _runs(getattr(self, f"channel{g}"), getattr(self, f"dilation{g}"))
+            for g in range(n_groups)
+        ]
 
     def get_extra_state(self) -> dict[str, list]:
-        """The lengths in use and the channels' runs, saved with the shapelets."""
+        """The lengths in use and the shapelets' runs, saved with the shapelets."""
         return {"lengths": list(self.lengths), "runs": [list(map(list, r)) for r in self.runs]}
 
     def set_extra_state(self, state: dict[str, list]) -> None:
         """Restore the lengths and runs saved by :meth:`get_extra_state`."""
         self.lengths = [int(n) for n in state["lengths"]]
-        self.runs = [[(int(c), int(a), int(b)) for c, a, b in runs] for runs in state["runs"]]
+        self.runs = [[(int(c), int(d), int(a), int(b)) for c, d, a, b in r] for r in state["runs"]]
 
     @torch.no_grad()
     def calibrate(self, x: torch.Tensor, mask: torch.Tensor) -> None:
-        """Draw each shapelet from a random series of ``x``, z-normalised."""
+        """Draw each shapelet (and its dilation) from a random series of ``x``, z-normalised."""
         n_samples, n_timestamps, _ = x.shape
         lengths = mask.sum(dim=1)
         shortest = int(lengths.min())
         for g in range(len(self.lengths)):
             shapelets, channels = getattr(self, f"shapelet{g}"), getattr(self, f"channel{g}")
-            longest = shapelets.shape[1]
+            dilations = getattr(self, f"dilation{g}")
+            size, longest = shapelets.shape
             length = self.lengths[g] = min(longest, max(shortest, min(3, longest)))
-            rows = torch.randint(0, n_samples, (shapelets.shape[0],), device=x.device)
+            # The largest dilation whose span fits in the shortest series.
+            widest = max(1, (shortest - 1) // (length - 1)) if length > 1 else 1
+            dilations.fill_(1)
+            if self.dilated > 0 and widest > 1:
+                drawn = torch.floor(2 ** (torch.rand(size) * math.log2(widest))).long()
+                chosen = torch.randperm(size)[: round(self.dilated * size)]
+                dilations[chosen.to(dilations.device)] = drawn[chosen].to(dilations.device)
+            # Sorted by channel, then dilation: each pair is one run (one product).
+            order = torch.argsort(channels * (widest + 1) + dilations, stable=True)
+            channels.copy_(channels[order])
+            dilations.copy_(dilations[order])
+            self.runs[g] = _runs(channels, dilations)
+            rows = torch.randint(0, n_samples, (size,), device=x.device)
             # A start among the windows inside the series (0 for a shorter one).
-            room = (lengths[rows] - length + 1).clamp(min=1)
+            span = (length - 1) * dilations + 1
+            room = (lengths[rows] - span + 1).clamp(min=1)
             starts = (torch.rand(rows.shape, device=x.device) * room).long()
-            padded = F.pad(x, (0, 0, 0, max(0, length - n_timestamps)))
-            steps = starts[:, None] + torch.arange(length, device=x.device)
+            padded = F.pad(x, (0, 0, 0, max(0, int(span.max()) - n_timestamps)))
+            steps = starts[:, None] + dilations[:, None] * torch.arange(length, device=x.device)
             windows = padded[rows[:, None], steps, channels[:, None]].double()
             centred = windows - windows.mean(dim=1, keepdim=True)
             scale = centred.pow(2).mean(dim=1, keepdim=True).sqrt()
@@ -697,15 +731,16 @@ class ShapeletEncoder(nn.Module):
             shapelets = shapelets / shapelets.norm(dim=1, keepdim=True).clamp(min=_FLAT)
             # Appended: the weight 1 of each window's mark (_unit_windows).
             kernels = F.pad(shapelets, (0, 1), value=1.0).T
-            # Every step starts a window, so that narrower padding changes nothing.
-            hg = F.pad(h, (0, length - 1))
-            inside = _window_means(F.pad(observed, (0, length - 1)), length)[:, 0]
-            inside = inside > 1 - 0.5 / length
-            # A series shorter than the shapelet: the windows that start inside it.
-            inside = torch.where(inside.any(dim=1, keepdim=True), inside, observed[:, 0] > 0)
             best = []
-            for channel, start, stop in self.runs[g]:
-                windows = _unit_windows(hg[:, channel], inside, length)
+            for channel, dilation, start, stop in self.runs[g]:
+                span = (length - 1) * dilation + 1
+                # Every step starts a window, so that narrower padding changes nothing.
+                hg = F.pad(h[:, channel], (0, span - 1))
+                inside = _window_means(F.pad(observed, (0, span - 1)), span)[:, 0]
+                inside = inside > 1 - 0.5 / span
+                # A series shorter than the span: the windows that start inside it.
+                inside = torch.where(inside.any(dim=1, keepdim=True), inside, observed[:, 0] > 0)
+                windows = _unit_windows(hg, inside, length, dilation)
                 step = max(1, _CORRELATION_BLOCK // (n_samples * (stop - start)))
                 blocks = [
                     (windows[:, i : i + step] @ kernels[:, start:stop]).amax(dim=1)
@@ -782,6 +817,11 @@ class HybridEncoder(nn.Module):
         default (``benchmarks/NOTES.md``, "Random z-normalised shapelets").
     shapelet_lengths : tuple of int, default=(10, 20, 30)
         Their lengths (see :class:`ShapeletEncoder`).
+    shapelet_dilated : float, default=0.0
+        The share of them drawn with a random dilation (see
+        :class:`ShapeletEncoder`). 0.5 kept ECGFiveDays' classes on every
+        seed, where the undilated shapelets lose them on some, but sends
+        GunPoint to its split by actor (``benchmarks/NOTES.md``).
     shapelet_weight : float, tuple of float or None, default=None
         The weight of each shapelet feature, as ``learned_weight`` for the
         learned ones; a tuple gives one weight per candidate, and a float
@@ -826,6 +866,7 @@ class HybridEncoder(nn.Module):
         n_shapelets: int = 0,
         shapelet_lengths: tuple[int, ...] = (10, 20, 30),
         shapelet_weight: float | tuple[float, ...] | None = None,
+        shapelet_dilated: float = 0.0,
     ) -> None:
         super().__init__()
         sizes = {}
@@ -874,7 +915,11 @@ class HybridEncoder(nn.Module):
         )
         self.shapelets = (
             ShapeletEncoder(
-                n_channels, n_timestamps, n_shapelets=n_shapelets, lengths=shapelet_lengths
+                n_channels,
+                n_timestamps,
+                n_shapelets=n_shapelets,
+                lengths=shapelet_lengths,
+                dilated=shapelet_dilated,
             )
             if n_shapelets
             else None
