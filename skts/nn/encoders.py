@@ -731,16 +731,18 @@ class ShapeletEncoder(nn.Module):
             shapelets = shapelets / shapelets.norm(dim=1, keepdim=True).clamp(min=_FLAT)
             # Appended: the weight 1 of each window's mark (_unit_windows).
             kernels = F.pad(shapelets, (0, 1), value=1.0).T
-            best = []
+            best, insides = [], {}
             for channel, dilation, start, stop in self.runs[g]:
                 span = (length - 1) * dilation + 1
+                if span not in insides:  # shared by the channels read at this span
+                    inside = _window_means(F.pad(observed, (0, span - 1)), span)[:, 0]
+                    inside = inside > 1 - 0.5 / span
+                    # A series shorter than the span: the windows that start inside it.
+                    starts = observed[:, 0] > 0
+                    insides[span] = torch.where(inside.any(dim=1, keepdim=True), inside, starts)
                 # Every step starts a window, so that narrower padding changes nothing.
                 hg = F.pad(h[:, channel], (0, span - 1))
-                inside = _window_means(F.pad(observed, (0, span - 1)), span)[:, 0]
-                inside = inside > 1 - 0.5 / span
-                # A series shorter than the span: the windows that start inside it.
-                inside = torch.where(inside.any(dim=1, keepdim=True), inside, observed[:, 0] > 0)
-                windows = _unit_windows(hg, inside, length, dilation)
+                windows = _unit_windows(hg, insides[span], length, dilation)
                 step = max(1, _CORRELATION_BLOCK // (n_samples * (stop - start)))
                 blocks = [
                     (windows[:, i : i + step] @ kernels[:, start:stop]).amax(dim=1)
