@@ -821,9 +821,10 @@ class HybridEncoder(nn.Module):
         Their lengths (see :class:`ShapeletEncoder`).
     shapelet_dilated : float, default=0.0
         The share of them drawn with a random dilation (see
-        :class:`ShapeletEncoder`). 0.5 kept ECGFiveDays' classes on every
-        seed, where the undilated shapelets lose them on some, but sends
-        GunPoint to its split by actor (``benchmarks/NOTES.md``).
+        :class:`ShapeletEncoder`). 0.5 kept ECGFiveDays' classes on ten
+        seeds of ten, where the undilated shapelets lost them on two, but
+        sends GunPoint to its split by actor (``benchmarks/NOTES.md``,
+        "Dilated shapelets").
     shapelet_weight : float, tuple of float or None, default=None
         The weight of each shapelet feature, as ``learned_weight`` for the
         learned ones; a tuple gives one weight per candidate, and a float
