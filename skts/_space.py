@@ -10,7 +10,9 @@ first unless another's partition is markedly more stable when the
 centres are found again on subsamples (:func:`instability`;
 ``benchmarks/NOTES.md``, "Falling back on the random kernels when the
 partition is unstable"). The space kept can then be whitened by its
-clusters' pooled covariance (:func:`within_cluster_whitening`).
+clusters' pooled covariance (:func:`within_cluster_whitening`), or each
+branch of the encoder in a space of its own, whitened by the clusters
+found again there (:func:`branch_whitening`).
 """
 
 from __future__ import annotations
@@ -46,6 +48,9 @@ STABILITY_FLOOR = 0.05
 # GRAPH_NEIGHBORS nearest (benchmarks/NOTES.md, "The order of events: the
 # embedding holds it, the partition misses it").
 GRAPH_NEIGHBORS = 10
+# branch_whitening's rounds: the clusters found again in every branch and
+# the series assigned again, until none changes or this many rounds.
+BRANCH_ROUNDS = 20
 
 
 class Partition(NamedTuple):
@@ -257,6 +262,73 @@ def within_cluster_whitening(
     values = np.maximum(values, 1e-12 * values.max())
     transform = (vectors / np.sqrt(values)) @ vectors.T
     return transform, means @ transform
+
+
+def branch_whitening(
+    Z: np.ndarray,
+    offset: np.ndarray,
+    branches: np.ndarray,
+    labels: np.ndarray,
+    n_clusters: int,
+    seed: int,
+    *,
+    kurtosis_power: float,
+    n_components: float | int | None,
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """``(projection, centers)``: each branch in a space of its own, whitened by its clusters.
+
+    ``Z`` are the rows the space is estimated on (at most ``SPACE_SAMPLES``
+    of them), ``labels`` their clusters (of ``n_clusters``), and ``branches`` names the branch
+    of each feature. Each branch's features get a space of their own
+    (:func:`affine_map`, from ``offset``), so that PCA keeps every
+    branch's main directions, not only those of the branch with the most
+    variance. In rounds, each branch finds the clusters again (every row to
+    the nearest of the clusters' means there) and is whitened by them
+    (:func:`within_cluster_whitening`); the branches' whitened spaces side
+    by side give the squared distance to a cluster as the sum of the
+    branches' Mahalanobis distances, and each row goes to the nearest
+    cluster. The rounds stop when no row changes, or after
+    ``BRANCH_ROUNDS``. Returns None when a branch has no feature left, or
+    when the first round already empties a cluster; a later round that
+    would empty one is not taken.
+    """
+    if np.bincount(labels, minlength=n_clusters).min() == 0:
+        return None
+    rows = Z.astype(np.float64) - offset
+    projections = []
+    for branch in np.unique(branches):
+        _, projection = affine_map(
+            Z,
+            seed,
+            kurtosis_power=kurtosis_power,
+            n_components=n_components,
+            weights=(branches == branch).astype(np.float64),
+        )
+        if not np.any(projection):
+            return None
+        projections.append(projection.astype(np.float64))
+    embedded = [rows @ projection for projection in projections]
+    kept = None
+    for _ in range(BRANCH_ROUNDS):
+        transforms, centers = [], []
+        for points in embedded:
+            means = np.stack([points[labels == c].mean(axis=0) for c in range(n_clusters)])
+            transform, mapped = within_cluster_whitening(points, means, seed)
+            transforms.append(transform)
+            centers.append(mapped)
+        whitened = np.hstack([points @ t for points, t in zip(embedded, transforms)])
+        assigned = pairwise_distances_argmin(whitened, np.hstack(centers))
+        if np.bincount(assigned, minlength=n_clusters).min() == 0:
+            break
+        kept = (transforms, centers)
+        if np.array_equal(assigned, labels):
+            break
+        labels = assigned
+    if kept is None:
+        return None
+    transforms, centers = kept
+    projection = np.hstack([p @ t for p, t in zip(projections, transforms)])
+    return projection, np.hstack(centers)
 
 
 def tail_weights(standardised: np.ndarray, power: float) -> np.ndarray:

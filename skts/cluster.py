@@ -19,6 +19,7 @@ from sklearn.base import (
 )
 from sklearn.cluster import KMeans
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import pairwise_distances_argmin
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from sklearn.utils import check_random_state
@@ -42,6 +43,7 @@ from ._device import resolve_device
 from ._sampling import sample_rows
 from ._space import (
     SPACE_SAMPLES,
+    branch_whitening,
     choose_space,
     find_partition,
     within_cluster_whitening,
@@ -118,7 +120,10 @@ class NeuralNetClusterer(
        centres are found again on subsamples of the series and the
        partitions compared (``space_instability_``). The space is then
        whitened by the clusters' pooled covariance and the centres
-       become the clusters' means (``whiten``);
+       become the clusters' means; by default each branch of the encoder
+       then gets a space of its own, whitened by the clusters found
+       again there, and the series are assigned by the sum of the
+       branches' distances (``whiten``);
     3. **clustering** (optional, ``clustering_loss="dec"`` or ``"idec"``):
        encoder and centres are refined by DEC's self-training loss, the
        target distribution being recomputed on all series every
@@ -242,7 +247,7 @@ class NeuralNetClusterer(
         restarts, which finds a lower within-cluster variance but, on some
         data, by cutting through dense groups along the largest variation
         (ItalyPowerDemand in ``benchmarks/NOTES.md``).
-    whiten : bool, default=True
+    whiten : bool or "branches", default="branches"
         Once the centres are found, whiten the clustering space by the
         clusters' pooled covariance (each series in the cluster of its
         nearest centre, or, with ``centers="spectral"``, in its spectral
@@ -250,10 +255,22 @@ class NeuralNetClusterer(
         the centres. Distances to the centres then follow elongated
         clusters, as in a Gaussian mixture with one shared covariance, and
         each series is assigned again. On 43 datasets that were not
-        bundled this raised the mean ARI from 0.341 to 0.357, losing more
-        than 0.005 on one, and it cost GunPoint 0.012
-        (``benchmarks/NOTES.md``, "Whitening the clustering space by its
-        clusters"). False keeps the space and the centres as found.
+        bundled this raised the mean ARI from 0.341 to 0.357 (``True``;
+        ``benchmarks/NOTES.md``, "Whitening the clustering space by its
+        clusters"). ``"branches"``: then, when the encoder names the
+        branch of each feature (``feature_branches``, as
+        :class:`~skts.nn.HybridEncoder` does), give each branch a space of
+        its own (standardised, weighted by ``kurtosis_power`` and reduced
+        by PCA apart from the others), find the clusters again in each,
+        whiten each by them, and assign every series by the sum of the
+        branches' distances, in rounds until no series moves (at most
+        20). The clusters are still the partition chosen above; the
+        branches then move the series near their borders, each branch
+        with its own directions, where one PCA of all the features keeps
+        mostly the branch with the most variance. With ``centers="spectral"``
+        or an encoder without branches, ``"branches"`` is ``True``. False
+        keeps the space and the centres as found. (``benchmarks/NOTES.md``,
+        "Each branch whitened apart".)
     n_init : int, default=10
         KMeans restarts on the embeddings, with ``centers="kmeans"``, or on
         the spectral embedding of the graph, with ``centers="spectral"``.
@@ -411,7 +428,7 @@ class NeuralNetClusterer(
         ],
         "kurtosis_power": [Interval(Real, 0, None, closed="left")],
         "centers": [StrOptions({"ward", "spectral", "kmeans"})],
-        "whiten": ["boolean"],
+        "whiten": ["boolean", StrOptions({"branches"})],
         "n_init": [Interval(Integral, 1, None, closed="left")],
         "clustering_loss": [StrOptions({"dec", "idec"}), None],
         "clustering_epochs": [Interval(Integral, 0, None, closed="left")],
@@ -440,7 +457,7 @@ class NeuralNetClusterer(
         n_components=0.9,
         kurtosis_power=6.0,
         centers="ward",
-        whiten=True,
+        whiten="branches",
         n_init=10,
         clustering_loss=None,
         clustering_epochs=100,
@@ -846,8 +863,15 @@ class NeuralNetClusterer(
         start = time.perf_counter()
         offset, projection, partition = self._choose_space(Z, seed)
         centers = partition.centers
+        whitened = ""
         if self.whiten and self.n_clusters > 1:
             projection, centers = self._whitened(Z, offset, projection, partition, seed)
+            whitened = ", whitened"
+            if self.whiten == "branches" and self.centers != "spectral":
+                apart = self._branches_whitened(Z, offset, projection, centers, seed)
+                if apart is not None:
+                    projection, centers = apart
+                    whitened = ", each branch whitened apart"
         self.module_.set_clustering_space(offset, projection, centers)
         # The encoder has not changed since Z was computed: assign Z instead
         # of encoding every series again.
@@ -855,7 +879,7 @@ class NeuralNetClusterer(
         sizes = np.bincount(q.argmax(axis=1), minlength=self.n_clusters)
         message = (
             f"Clustering space of {projection.shape[1]} dimensions"
-            f"{', whitened' if self.whiten and self.n_clusters > 1 else ''}, centres by {self.centers} "
+            f"{whitened}, centres by {self.centers} "
             f"in {time.perf_counter() - start:.1f} s; cluster sizes {sizes.tolist()}."
         )
         if np.isfinite(self.space_instability_).any():
@@ -998,6 +1022,42 @@ class NeuralNetClusterer(
             embedded, partition.centers, seed, labels=labels
         )
         return (projection @ transform).astype(np.float32), centers
+
+    def _branches_whitened(self, Z, offset, projection, centers, seed):
+        """``(projection, centers)`` with each branch whitened apart, or None (``skts._space``).
+
+        None when the encoder names no branches (``feature_branches``) or
+        one only, or where :func:`~skts._space.branch_whitening` declines.
+        The clusters to start from are those of the nearest ``centers`` in
+        the space ``offset`` and ``projection`` map to.
+        """
+        branches = getattr(self.module_.encoder, "feature_branches", None)
+        if branches is None:
+            return None
+        branches = torch.as_tensor(branches).detach().cpu().numpy()
+        if branches.shape != (Z.shape[1],):
+            raise ValueError(
+                f"The encoder's feature_branches should name the branch of each embedding "
+                f"feature, shape ({Z.shape[1]},); got shape {branches.shape}."
+            )
+        if np.unique(branches).size < 2:
+            return None
+        rows = sample_rows(Z, SPACE_SAMPLES, np.random.RandomState(seed))
+        labels = pairwise_distances_argmin((rows.astype(np.float64) - offset) @ projection, centers)
+        apart = branch_whitening(
+            rows,
+            offset,
+            branches,
+            labels,
+            self.n_clusters,
+            seed,
+            kurtosis_power=self.kurtosis_power,
+            n_components=self.n_components,
+        )
+        if apart is None:
+            return None
+        projection, centers = apart
+        return projection.astype(np.float32), centers
 
     def _candidate_weights(self, n_features):
         """The rows of the encoder's ``feature_weights`` as float64 arrays, or ``[None]``."""

@@ -429,6 +429,28 @@ def test_hybrid_weight_candidates_give_one_row_each():
     assert torch.equal(follows.feature_weights[-12:], torch.full((12,), 0.5))
 
 
+def test_hybrid_feature_branches_name_the_branch_of_each_feature():
+    hybrid = HybridEncoder(1, 30, hidden_size=8, n_kernels=40, n_shapelets=12)
+    n_learned = hybrid.learned.embedding_dim
+    branches = hybrid.feature_branches
+    assert branches.shape == (hybrid.embedding_dim,)
+    assert torch.equal(branches[:n_learned], torch.zeros(n_learned, dtype=torch.long))
+    assert torch.equal(branches[n_learned:-12], torch.ones(40, dtype=torch.long))
+    assert torch.equal(branches[-12:], torch.full((12,), 2))
+    # A missing branch names no feature.
+    learned_only = HybridEncoder(1, 30, hidden_size=8, n_kernels=0, n_shapelets=0)
+    assert torch.equal(learned_only.feature_branches, torch.zeros(n_learned, dtype=torch.long))
+
+
+def test_hybrid_draws_shapelets_by_default_but_not_from_two_steps():
+    assert HybridEncoder(1, 30, hidden_size=8, n_kernels=40).shapelets.embedding_dim == 1000
+    # Two z-normalised steps hold only the sign of their slope.
+    short = HybridEncoder(1, 2, hidden_size=8, n_kernels=40)
+    assert short.shapelets is None
+    assert short.embedding_dim == short.learned.embedding_dim + 40
+    assert HybridEncoder(1, 3, hidden_size=8, n_kernels=40).shapelets is not None
+
+
 @pytest.mark.parametrize("name", ["learned_weight", "shapelet_weight"])
 @pytest.mark.parametrize("weight", [-0.5, float("nan"), (), (1.0, -1.0), ("a",), True])
 def test_bad_branch_weight_is_an_error(name, weight):

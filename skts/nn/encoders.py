@@ -11,7 +11,9 @@ reconstruction alone when it is cheaper than the whole forward pass, and
 once standardised, before they are clustered, or (n_candidates,
 embedding_dim): candidate weightings; the clusterer keeps the first unless
 another gives a markedly more stable partition (see
-:class:`skts.NeuralNetClusterer`). An encoder whose embedding of a series
+:class:`skts.NeuralNetClusterer`), and ``feature_branches``, an integer
+tensor (embedding_dim,) naming the branch each feature comes from, which
+the clusterer may whiten apart (its ``whiten``). An encoder whose embedding of a series
 does not depend on how much padding follows it (convolutions with masked
 pooling) sets ``padding_invariant = True``: the clusterer may then encode
 short series on fewer timestamps than the longest. This module knows
@@ -762,10 +764,11 @@ class HybridEncoder(nn.Module):
     pooling); the random branch measures how often local patterns occur.
     This is skts's default encoder: on the benchmark datasets the
     combination clustered better than either branch alone
-    (``benchmarks/NOTES.md``). A third, optional branch of random
-    shapelets (:class:`ShapeletEncoder`, ``n_shapelets``) measures how well
-    patterns drawn from the data occur anywhere, whatever their level and
-    scale.
+    (``benchmarks/NOTES.md``). A third branch of random shapelets
+    (:class:`ShapeletEncoder`, ``n_shapelets``) measures how well patterns
+    drawn from the data occur anywhere, whatever their level and scale.
+    ``feature_branches`` names the branch of each feature, so that the
+    clusterer can whiten each apart (its ``whiten``).
 
     Parameters
     ----------
@@ -811,12 +814,15 @@ class HybridEncoder(nn.Module):
         weight above 1 lifts short multivariate gestures (``(2.0, 0.0)``:
         RacketSports 0.26 to 0.41) but loses GunPoint's and
         ItalyPowerDemand's classes.
-    n_shapelets : int, default=0
-        Shapelets of the shapelet branch; 0 leaves it out. 1 000 lifted
-        six of the seven benchmark datasets and most held-out ones on two
-        seeds, but it sent ECGFiveDays to an unrelated split on one of
-        them and it slows ``predict`` on long series, so it is not yet the
-        default (``benchmarks/NOTES.md``, "Random z-normalised shapelets").
+    n_shapelets : int, default=1000
+        Shapelets of the shapelet branch; 0 leaves it out, as do series of
+        fewer than 3 timestamps (``n_timestamps``), whose z-normalised
+        windows hold only the sign of their slope. With each branch
+        whitened apart (the clusterer's default ``whiten="branches"``) they
+        lifted the seven benchmark datasets and most held-out ones, and
+        they are what cuts GunPoint's subgroup of 50 series; they halve
+        ``predict``'s speed on long series (``benchmarks/NOTES.md``,
+        "Random z-normalised shapelets" and "Each branch whitened apart").
     shapelet_lengths : tuple of int, default=(10, 20, 30)
         Their lengths (see :class:`ShapeletEncoder`).
     shapelet_dilated : float, default=0.0
@@ -866,7 +872,7 @@ class HybridEncoder(nn.Module):
         bias_quantiles: tuple[float, float] = (0.25, 0.75),
         unpadded: float = 0.0,
         learned_weight: float | tuple[float, ...] = (1.0, 0.0),
-        n_shapelets: int = 0,
+        n_shapelets: int = 1000,
         shapelet_lengths: tuple[int, ...] = (10, 20, 30),
         shapelet_weight: float | tuple[float, ...] | None = None,
         shapelet_dilated: float = 0.0,
@@ -924,7 +930,8 @@ class HybridEncoder(nn.Module):
                 lengths=shapelet_lengths,
                 dilated=shapelet_dilated,
             )
-            if n_shapelets
+            # A z-normalised window of two steps holds only the sign of its slope.
+            if n_shapelets and (n_timestamps is None or n_timestamps >= 3)
             else None
         )
         self.embedding_dim = sum(
@@ -953,6 +960,15 @@ class HybridEncoder(nn.Module):
         if self.shapelets is not None:
             weights[:, -self.shapelets.embedding_dim :] = torch.from_numpy(columns[1])[:, None]
         return weights if any(np.ndim(w) for w in given) else weights[0]
+
+    @property
+    def feature_branches(self) -> torch.Tensor:
+        """The branch of each feature: 0 learned, 1 random kernels, 2 shapelets."""
+        sizes = [
+            0 if branch is None else branch.embedding_dim
+            for branch in (self.learned, self.random, self.shapelets)
+        ]
+        return torch.repeat_interleave(torch.arange(3), torch.tensor(sizes))
 
     def calibrate(self, x: torch.Tensor, mask: torch.Tensor) -> None:
         """Calibrate the fixed branches, the random kernels' and the shapelets'."""
