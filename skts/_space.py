@@ -282,32 +282,31 @@ def branch_whitening(
     of each feature. Each branch's features get a space of their own
     (:func:`affine_map`, from ``offset``), so that PCA keeps every
     branch's main directions, not only those of the branch with the most
-    variance. In rounds, each branch finds the clusters again (every row to
+    variance; a branch's map reads only its own columns. In rounds, each branch finds the clusters again (every row to
     the nearest of the clusters' means there) and is whitened by them
     (:func:`within_cluster_whitening`); the branches' whitened spaces side
     by side give the squared distance to a cluster as the sum of the
     branches' Mahalanobis distances, and each row goes to the nearest
     cluster. The rounds stop when no row changes, or after
-    ``BRANCH_ROUNDS``. Returns None when a branch has no feature left, or
+    ``BRANCH_ROUNDS``. Returns None when a branch has no variance, or
     when the first round already empties a cluster; a later round that
     would empty one is not taken.
     """
     if np.bincount(labels, minlength=n_clusters).min() == 0:
         return None
-    rows = Z.astype(np.float64) - offset
-    projections = []
+    # Each branch's map reads its own columns only: no float64 copy of every feature.
+    columns, projections, embedded = [], [], []
     for branch in np.unique(branches):
+        where = np.flatnonzero(branches == branch)
         _, projection = affine_map(
-            Z,
-            seed,
-            kurtosis_power=kurtosis_power,
-            n_components=n_components,
-            weights=(branches == branch).astype(np.float64),
+            Z[:, where], seed, kurtosis_power=kurtosis_power, n_components=n_components
         )
         if not np.any(projection):
             return None
-        projections.append(projection.astype(np.float64))
-    embedded = [rows @ projection for projection in projections]
+        projection = projection.astype(np.float64)
+        columns.append(where)
+        projections.append(projection)
+        embedded.append((Z[:, where].astype(np.float64) - offset[where]) @ projection)
     kept = None
     for _ in range(BRANCH_ROUNDS):
         transforms, centers = [], []
@@ -327,7 +326,11 @@ def branch_whitening(
     if kept is None:
         return None
     transforms, centers = kept
-    projection = np.hstack([p @ t for p, t in zip(projections, transforms)])
+    projection = np.zeros((Z.shape[1], sum(t.shape[1] for t in transforms)))
+    start = 0
+    for where, p, t in zip(columns, projections, transforms):
+        projection[where, start : start + t.shape[1]] = p @ t
+        start += t.shape[1]
     return projection, np.hstack(centers)
 
 
